@@ -1,0 +1,20 @@
+// Package kube reads Kubernetes objects, from the API server through client-go or from manifest
+// files, and hands them on in the slim form of package model. It knows nothing of DNS.
+package kube
+
+import "github.com/clusterdns/clusterdns/internal/model"
+
+// Sink receives what a source reads: one object at a time from informers, or a whole snapshot from
+// files. Deletes name the object; a delete of an unknown object is a no-op.
+type Sink interface {
+	UpsertService(*model.Service)
+	DeleteService(namespace, name string)
+	UpsertEndpointSlice(*model.EndpointSlice)
+	DeleteEndpointSlice(namespace, name string)
+	UpsertPod(*model.Pod)
+	DeletePod(namespace, name string)
+	UpsertNamespace(*model.Namespace)
+	DeleteNamespace(name string)
+	// Replace swaps the whole data set for the snapshot.
+	Replace(*model.Snapshot)
+}
