@@ -1,16 +1,228 @@
 package clusterdns
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/kube"
+
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/pkg/upstream"
+	"github.com/miekg/dns"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 const pluginName = "clusterdns"
 
+var log = clog.NewWithPlugin(pluginName)
+
 func init() { plugin.Register(pluginName, setup) }
 
+// defaultTTL is the incumbent's default, so that moving to clusterdns changes no caching.
+const defaultTTL = 5
+
+// maxTTL bounds ttl as the incumbent does: cluster data changes, long TTLs serve stale answers.
+const maxTTL = 3600
+
+// manifestsPoll is how often manifest files are checked for changes.
+var manifestsPoll = 2 * time.Second
+
 func setup(c *caddy.Controller) error {
-	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler { return next })
+	k, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	// Nothing starts here: the source starts in OnStartup and stops in OnShutdown, so that a
+	// reload of the Corefile leaves no watch behind.
+	c.OnStartup(k.start)
+	c.OnShutdown(k.shutdown)
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		k.Next = next
+		return k
+	})
 	return nil
+}
+
+func (c *ClusterDNS) start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	if err := c.source.Start(ctx, c.store, func() { c.synced.Store(true) }); err != nil {
+		cancel()
+		return plugin.Error(pluginName, err)
+	}
+	return nil
+}
+
+func (c *ClusterDNS) shutdown() error {
+	if c.stop != nil {
+		c.stop()
+	}
+	return nil
+}
+
+// config is the parsed stanza.
+type config struct {
+	zones     []string
+	ttl       uint32
+	pods      podMode
+	podNames  bool
+	opts      storeOptions
+	labels    labels.Selector
+	manifests []string
+	fall      fall.F
+}
+
+func parse(c *caddy.Controller) (*ClusterDNS, error) {
+	var k *ClusterDNS
+	for c.Next() {
+		if k != nil {
+			return nil, plugin.ErrOnce
+		}
+		cfg, err := parseStanza(c)
+		if err != nil {
+			return nil, err
+		}
+		if k, err = cfg.plugin(localAddrs()); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+func parseStanza(c *caddy.Controller) (*config, error) {
+	cfg := &config{ttl: defaultTTL}
+	cfg.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
+	for c.NextBlock() {
+		if err := cfg.parseDirective(c); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+func (cfg *config) parseDirective(c *caddy.Controller) error {
+	dir := c.Val()
+	args := c.RemainingArgs()
+	switch dir {
+	case "ttl":
+		if len(args) != 1 {
+			return c.ArgErr()
+		}
+		n, err := strconv.ParseUint(args[0], 10, 32)
+		if err != nil || n > maxTTL {
+			return c.Errf("ttl must be a number of seconds from 0 to %d, not %q", maxTTL, args[0])
+		}
+		cfg.ttl = uint32(n)
+	case "namespaces":
+		if len(args) == 0 {
+			return c.ArgErr()
+		}
+		cfg.opts.namespaces = map[string]bool{}
+		for _, ns := range args {
+			cfg.opts.namespaces[ns] = true
+		}
+	case "labels":
+		if len(args) == 0 {
+			return c.ArgErr()
+		}
+		sel, err := labels.Parse(strings.Join(args, " "))
+		if err != nil {
+			return c.Errf("labels: %v", err)
+		}
+		cfg.labels = sel
+	case "pods":
+		if len(args) != 1 {
+			return c.ArgErr()
+		}
+		mode, ok := map[string]podMode{"disabled": podsDisabled, "insecure": podsInsecure, "verified": podsVerified}[args[0]]
+		if !ok {
+			return c.Errf("pods must be disabled, insecure or verified, not %q", args[0])
+		}
+		cfg.pods = mode
+	case "endpoint_pod_names":
+		if len(args) != 0 {
+			return c.ArgErr()
+		}
+		cfg.podNames = true
+	case "noendpoints":
+		if len(args) != 0 {
+			return c.ArgErr()
+		}
+		cfg.opts.noEndpoints = true
+	case "fallthrough":
+		cfg.fall.SetZonesFromArgs(args)
+	case "ignore":
+		if len(args) != 1 || args[0] != "empty_service" {
+			return c.Errf("ignore takes one argument, empty_service")
+		}
+		cfg.opts.ignoreEmpty = true
+	case "manifests":
+		if len(args) == 0 {
+			return c.ArgErr()
+		}
+		cfg.manifests = append(cfg.manifests, args...)
+	default:
+		return c.Errf("unknown property %q", dir)
+	}
+	return nil
+}
+
+// plugin builds the plugin from a parsed stanza. nsAddrs are the addresses of ns.dns.<zone>.
+func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
+	b := &builder{ttl: cfg.ttl, podNames: cfg.podNames}
+	for _, z := range cfg.zones {
+		z = strings.ToLower(z)
+		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
+			b.reverse = append(b.reverse, z)
+		} else {
+			b.zones = append(b.zones, z)
+		}
+	}
+	if len(b.zones) == 0 {
+		return nil, fmt.Errorf("no forward zone: at least one (such as cluster.local) names the records")
+	}
+	if len(cfg.manifests) == 0 {
+		return nil, fmt.Errorf("no data source: add manifests PATH")
+	}
+	k := &ClusterDNS{
+		zones:    append(append([]string(nil), b.zones...), b.reverse...),
+		fall:     cfg.fall,
+		pods:     cfg.pods,
+		upstream: upstream.New(),
+	}
+	// Longest first, so that a name matches the most specific zone it is in.
+	sort.SliceStable(k.zones, func(i, j int) bool { return len(k.zones[i]) > len(k.zones[j]) })
+	opts := cfg.opts
+	opts.podsVerify = cfg.pods == podsVerified
+	k.store = newStore(b, opts, nsAddrs)
+	k.source = &manifestSource{m: kube.NewManifests(cfg.manifests, kube.Filter{Labels: cfg.labels})}
+	return k, nil
+}
+
+// localAddrs are this host's unicast addresses, answered for ns.dns.<zone> as the incumbent does
+// when it cannot find the service in front of it.
+func localAddrs() []netip.Addr {
+	ifAddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range ifAddrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().IsGlobalUnicast() {
+				out = append(out, ip.Unmap())
+			}
+		}
+	}
+	return out
 }

@@ -1,0 +1,225 @@
+package clusterdns
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/index"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+)
+
+// outcome separates finding an answer from writing it (as plugin/file does).
+type outcome int
+
+const (
+	success outcome = iota
+	noData
+	nameError
+)
+
+// maxChase bounds how many in-zone CNAMEs one answer follows (ExternalName to ExternalName).
+const maxChase = 8
+
+type answer struct {
+	outcome outcome
+	rrs     []dns.RR
+	extra   []dns.RR
+}
+
+// ServeDNS implements plugin.Handler. The hit path is a zone match, one index lookup and a write:
+// the records are prepared when the data changes and shared by every query.
+func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) != 1 {
+		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+	}
+	q := r.Question[0]
+	name := lowerName(q.Name)
+	zone := c.match(name)
+	if zone == "" || (q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY) {
+		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+	}
+
+	a := c.lookup(name, zone, q.Qtype)
+	rcode := dns.RcodeSuccess
+	switch a.outcome {
+	case nameError:
+		if !c.synced.Load() {
+			return dns.RcodeServerFailure, nil
+		}
+		if c.fall.Through(name) {
+			return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+		}
+		rcode = dns.RcodeNameError
+	case success:
+		if cname, ok := a.rrs[0].(*dns.CNAME); ok && q.Qtype != dns.TypeCNAME {
+			a, rcode = c.chase(ctx, request.Request{W: w, Req: r}, cname, q.Qtype)
+		}
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	// The plugin is the authority for its zones; SetReply leaves AA unset.
+	m.Authoritative = true
+	m.Rcode = rcode
+	m.Answer = withOwnerCase(a.rrs, name, q.Name)
+	m.Extra = a.extra
+	if a.outcome != success || len(a.rrs) == 0 {
+		// RFC 2308 section 3: negative answers carry the zone's SOA for negative caching.
+		m.Ns = c.soa(zone)
+	}
+	if err := w.WriteMsg(m); err != nil {
+		return dns.RcodeServerFailure, err
+	}
+	return rcode, nil
+}
+
+// lookup finds name (lower case, inside zone) in the index; CNAMEs are returned, not followed.
+func (c *ClusterDNS) lookup(name, zone string, qtype uint16) answer {
+	sets, ok := c.store.ix.Lookup(name)
+	if !ok && c.pods == podsInsecure {
+		sets, ok = c.insecurePod(name, zone)
+	}
+	if !ok {
+		return answer{outcome: nameError}
+	}
+	if qtype == dns.TypeANY {
+		var all answer
+		for _, s := range sets {
+			all.rrs = append(all.rrs, s.RRs...)
+		}
+		if len(all.rrs) == 0 {
+			all.outcome = noData
+		}
+		return all
+	}
+	if s, ok := index.Find(sets, qtype); ok {
+		return answer{rrs: s.RRs, extra: s.Extra}
+	}
+	if s, ok := index.Find(sets, dns.TypeCNAME); ok {
+		return answer{rrs: s.RRs}
+	}
+	return answer{outcome: noData}
+}
+
+// chase answers a CNAME followed by its target's records (spec 2.6, RFC 1034 3.6.2): in-zone
+// targets from the index, others through the rest of the plugin chain. The CNAME stays even when
+// the target has no data or cannot be resolved; the rcode is the target's (RFC 6604).
+func (c *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dns.CNAME, qtype uint16) (answer, int) {
+	out := answer{rrs: []dns.RR{cname}}
+	for range maxChase {
+		target := cname.Target
+		if zone := c.match(target); zone != "" {
+			next := c.lookup(target, zone, qtype)
+			out.rrs = append(out.rrs, next.rrs...)
+			out.extra = append(out.extra, next.extra...)
+			if next.outcome == nameError {
+				return out, dns.RcodeNameError
+			}
+			var more bool
+			if cname, more = firstCNAME(next.rrs); !more || qtype == dns.TypeCNAME {
+				return out, dns.RcodeSuccess
+			}
+			continue
+		}
+		resp, err := c.upstream.Lookup(ctx, state, target, qtype)
+		if err != nil || resp == nil {
+			return out, dns.RcodeSuccess
+		}
+		out.rrs = append(out.rrs, resp.Answer...)
+		if resp.Rcode == dns.RcodeNameError {
+			return out, dns.RcodeNameError
+		}
+		return out, dns.RcodeSuccess
+	}
+	return out, dns.RcodeSuccess
+}
+
+func firstCNAME(rrs []dns.RR) (*dns.CNAME, bool) {
+	if len(rrs) == 1 {
+		cname, ok := rrs[0].(*dns.CNAME)
+		return cname, ok
+	}
+	return nil, false
+}
+
+// soa returns the SOA of a zone apex served here.
+func (c *ClusterDNS) soa(zone string) []dns.RR {
+	sets, _ := c.store.ix.Lookup(zone)
+	s, _ := index.Find(sets, dns.TypeSOA)
+	return s.RRs
+}
+
+// match returns the longest served zone that name is in, or "".
+func (c *ClusterDNS) match(name string) string {
+	for _, z := range c.zones {
+		if z == "." || name == z || (strings.HasSuffix(name, z) && name[len(name)-len(z)-1] == '.') {
+			return z
+		}
+	}
+	return ""
+}
+
+// insecurePod answers "<dashed-ip>.<ns>.pod.<zone>" for any well-formed address in an existing
+// namespace ("pods insecure"). Anything else below pod.<zone> does not exist, so that
+// "x.1-2-3-4.<ns>.pod.<zone>" is NXDOMAIN, not an alias (the incumbent's unbounded name space).
+func (c *ClusterDNS) insecurePod(name, zone string) ([]index.RRSet, bool) {
+	rest, ok := strings.CutSuffix(name, ".pod."+zone)
+	if !ok {
+		return nil, false
+	}
+	label, ns, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(ns, ".") {
+		return nil, false
+	}
+	ip, ok := parseDashed(label)
+	if !ok {
+		return nil, false
+	}
+	if _, exists := c.store.ix.Lookup(ns + ".pod." + zone); !exists {
+		return nil, false
+	}
+	rr := c.store.b.addr(name, ip)
+	return []index.RRSet{{Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
+}
+
+// parseDashed reads a dashed address label: 10-244-1-7 or 2001-db8--1. Leading zeros, zones and
+// IPv4-mapped forms are rejected so that one address has one name.
+func parseDashed(label string) (netip.Addr, bool) {
+	if n := strings.Count(label, "-"); n == 3 {
+		ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", "."))
+		return ip, err == nil && ip.Is4()
+	}
+	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ":"))
+	return ip, err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == ""
+}
+
+// lowerName lower-cases a name, without allocating when it already is.
+func lowerName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// withOwnerCase returns rrs with the owner name written as the query wrote it (spec rule 15).
+// Shared records are copied, never modified.
+func withOwnerCase(rrs []dns.RR, lower, asked string) []dns.RR {
+	if lower == asked {
+		return rrs
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		if rr.Header().Name == lower {
+			rr = dns.Copy(rr)
+			rr.Header().Name = asked
+		}
+		out[i] = rr
+	}
+	return out
+}

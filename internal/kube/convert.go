@@ -1,0 +1,181 @@
+package kube
+
+import (
+	"maps"
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/clusterdns/clusterdns/internal/model"
+)
+
+// serviceNameLabel names the service an EndpointSlice belongs to.
+const serviceNameLabel = discoveryv1.LabelServiceName // "kubernetes.io/service-name"
+
+// ConvertService returns the slim form of a v1 Service.
+//
+// Headless is spec.clusterIP "None". ClusterIPs come from spec.clusterIPs (spec.clusterIP when that
+// is empty), skipping "None", empty and unparseable entries. An ExternalName service has only its
+// ExternalName (without trailing dot), never cluster IPs.
+func ConvertService(svc *corev1.Service) *model.Service {
+	if svc == nil {
+		return nil
+	}
+	out := &model.Service{
+		Namespace:   svc.Namespace,
+		Name:        svc.Name,
+		HasSelector: len(svc.Spec.Selector) > 0,
+		Ports:       convertServicePorts(svc.Spec.Ports),
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		out.ExternalName = strings.TrimSuffix(svc.Spec.ExternalName, ".")
+		return out
+	}
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	out.Headless = svc.Spec.ClusterIP == corev1.ClusterIPNone ||
+		(svc.Spec.ClusterIP == "" && len(ips) > 0 && ips[0] == corev1.ClusterIPNone)
+	for _, s := range ips {
+		if a, ok := parseAddr(s); ok {
+			out.ClusterIPs = append(out.ClusterIPs, a)
+		}
+	}
+	return out
+}
+
+func convertServicePorts(ports []corev1.ServicePort) []model.Port {
+	var out []model.Port
+	for _, p := range ports {
+		n, ok := portNumber(p.Port)
+		if !ok {
+			continue
+		}
+		out = append(out, model.Port{Name: p.Name, Protocol: protocol(string(p.Protocol)), Port: n})
+	}
+	return out
+}
+
+// ConvertEndpointSlice returns the slim form of a discovery.k8s.io/v1 EndpointSlice, or nil for a
+// slice that serves no name: one without the kubernetes.io/service-name label, or of address type
+// FQDN.
+//
+// An endpoint is ready when conditions.ready is true, or when it is unset and the endpoint is not
+// terminating (the Kubernetes DNS spec reads unset as ready; a terminating endpoint of a service
+// that publishes not-ready addresses has ready=true set by the controller).
+func ConvertEndpointSlice(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
+	if es == nil || es.AddressType == discoveryv1.AddressTypeFQDN {
+		return nil
+	}
+	svc := es.Labels[serviceNameLabel]
+	if svc == "" {
+		return nil
+	}
+	out := &model.EndpointSlice{Namespace: es.Namespace, Name: es.Name, Service: svc}
+	for _, p := range es.Ports {
+		if p.Port == nil {
+			continue
+		}
+		n, ok := portNumber(*p.Port)
+		if !ok {
+			continue
+		}
+		mp := model.Port{Protocol: "tcp", Port: n}
+		if p.Name != nil {
+			mp.Name = *p.Name
+		}
+		if p.Protocol != nil {
+			mp.Protocol = protocol(string(*p.Protocol))
+		}
+		out.Ports = append(out.Ports, mp)
+	}
+	for _, ep := range es.Endpoints {
+		me := model.Endpoint{Ready: endpointReady(ep.Conditions)}
+		for _, s := range ep.Addresses {
+			if a, ok := parseAddr(s); ok {
+				me.Addresses = append(me.Addresses, a)
+			}
+		}
+		if len(me.Addresses) == 0 {
+			continue // nothing to answer with
+		}
+		if ep.Hostname != nil {
+			me.Hostname = *ep.Hostname
+		}
+		if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" {
+			me.PodName = ep.TargetRef.Name
+		}
+		out.Endpoints = append(out.Endpoints, me)
+	}
+	return out
+}
+
+func endpointReady(c discoveryv1.EndpointConditions) bool {
+	if c.Ready != nil {
+		return *c.Ready
+	}
+	return c.Terminating == nil || !*c.Terminating
+}
+
+// ConvertPod returns the slim form of a v1 Pod, or nil for a pod that no "pods verified" answer may
+// name: one without an IP, on the host network (it shares the node's IP), or finished (phase
+// Succeeded or Failed, its IP may already belong to another pod).
+func ConvertPod(pod *corev1.Pod) *model.Pod {
+	if pod == nil || pod.Spec.HostNetwork {
+		return nil
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return nil
+	}
+	out := &model.Pod{Namespace: pod.Namespace, Name: pod.Name}
+	for _, ip := range pod.Status.PodIPs {
+		if a, ok := parseAddr(ip.IP); ok {
+			out.IPs = append(out.IPs, a)
+		}
+	}
+	if len(pod.Status.PodIPs) == 0 {
+		if a, ok := parseAddr(pod.Status.PodIP); ok {
+			out.IPs = append(out.IPs, a)
+		}
+	}
+	if len(out.IPs) == 0 {
+		return nil
+	}
+	return out
+}
+
+// ConvertNamespace returns the slim form of a v1 Namespace; its labels are copied.
+func ConvertNamespace(ns *corev1.Namespace) *model.Namespace {
+	if ns == nil {
+		return nil
+	}
+	return &model.Namespace{Name: ns.Name, Labels: maps.Clone(ns.Labels)}
+}
+
+// parseAddr parses an IP address, unmapping IPv4-in-IPv6 forms. "None", "" and garbage fail.
+func parseAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// protocol lower-cases a Kubernetes protocol, "tcp" when empty.
+func protocol(p string) string {
+	if p == "" {
+		return "tcp"
+	}
+	return strings.ToLower(p)
+}
+
+// portNumber converts a port number, refusing what is not a valid port.
+func portNumber(p int32) (uint16, bool) {
+	if p < 1 || p > 65535 {
+		return 0, false
+	}
+	return uint16(p), true
+}

@@ -1,0 +1,354 @@
+package clusterdns
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/internal/model"
+
+	"github.com/miekg/dns"
+)
+
+// schemaVersion is the Kubernetes DNS specification version this plugin implements (spec 2.3.1).
+const schemaVersion = "1.1.0"
+
+// SOA timers as CoreDNS's kubernetes plugin sets them; MINIMUM is the TTL (RFC 2308: negative
+// answers are cached for min(SOA TTL, MINIMUM)).
+const (
+	soaRefresh = 7200
+	soaRetry   = 1800
+	soaExpire  = 86400
+)
+
+// builder turns slim objects into index sets. It is pure: same input, same records.
+type builder struct {
+	zones    []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
+	reverse  []string // reverse zones served, lower case, fully qualified
+	ttl      uint32
+	podNames bool // endpoint_pod_names
+}
+
+// sets accumulates one owner's records, one Set per (name, type), in the order first added.
+type sets struct {
+	list []index.Set
+	at   map[setKey]int
+}
+
+type setKey struct {
+	name string
+	t    uint16
+}
+
+// add appends rr to the set (name, t) and returns that set; the pointer is good until the next add.
+func (s *sets) add(name string, t uint16, rr dns.RR) *index.Set {
+	k := setKey{name, t}
+	i, ok := s.at[k]
+	if !ok {
+		if s.at == nil {
+			s.at = map[setKey]int{}
+		}
+		i = len(s.list)
+		s.at[k] = i
+		s.list = append(s.list, index.Set{Name: name, Type: t})
+	}
+	if rr != nil {
+		s.list[i].RRs = append(s.list[i].RRs, rr)
+	}
+	return &s.list[i]
+}
+
+// addrs returns the A and AAAA records already added at name, for glue.
+func (s *sets) addrs(name string) []dns.RR {
+	var out []dns.RR
+	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		if i, ok := s.at[setKey{name, t}]; ok {
+			out = append(out, s.list[i].RRs...)
+		}
+	}
+	return out
+}
+
+// service builds every name of one service in every zone: spec 2.4 (ClusterIP), 2.5 (headless),
+// 2.6 (ExternalName). slices are the service's EndpointSlices, nil with noendpoints.
+func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ignoreEmpty bool) []index.Set {
+	var out sets
+	if svc.ExternalName != "" {
+		target := dns.Fqdn(strings.ToLower(svc.ExternalName))
+		if _, ok := dns.IsDomainName(target); !ok {
+			return nil
+		}
+		for _, z := range b.zones {
+			base := serviceName(svc, z)
+			out.add(base, dns.TypeCNAME, &dns.CNAME{Hdr: b.hdr(base, dns.TypeCNAME), Target: target})
+		}
+		return out.list
+	}
+	ready := readyEndpoints(slices, b.podNames)
+	if svc.Headless && len(ready) == 0 {
+		return nil // spec 2.5.1: a headless service without ready endpoints does not exist
+	}
+	if !svc.Headless && ignoreEmpty && len(ready) == 0 {
+		return nil
+	}
+	for zi, z := range b.zones {
+		base := serviceName(svc, z)
+		if svc.Headless {
+			b.headless(&out, base, ready, zi == 0)
+		} else {
+			b.clusterIP(&out, svc, base, ready, zi == 0)
+		}
+	}
+	setSRVWeights(out.list)
+	return out.list
+}
+
+// clusterIP adds the virtual IP, an SRV per port (named ports also under _port._proto), the PTR of
+// the ClusterIP, and the names of the ready endpoints as the incumbent answers them.
+func (b *builder) clusterIP(out *sets, svc *model.Service, base string, ready []readyEndpoint, withPTR bool) {
+	for _, ip := range svc.ClusterIPs {
+		out.add(base, addrType(ip), b.addr(base, ip))
+		if withPTR {
+			b.ptr(out, ip, base)
+		}
+	}
+	glue := out.addrs(base)
+	for _, p := range svc.Ports {
+		b.srv(out, base, p, base, glue)
+		if p.Name != "" {
+			b.srv(out, portName(p, base), p, base, glue)
+		}
+	}
+	for _, e := range ready {
+		name := e.label + "." + base
+		out.add(name, addrType(e.addr), b.addr(name, e.addr))
+	}
+}
+
+// headless adds one address record per ready endpoint at the service name and at the endpoint's
+// own name, N x M SRV records targeting endpoint names, and one PTR per endpoint address.
+func (b *builder) headless(out *sets, base string, ready []readyEndpoint, withPTR bool) {
+	for _, e := range ready {
+		name := e.label + "." + base
+		out.add(base, addrType(e.addr), b.addr(base, e.addr))
+		out.add(name, addrType(e.addr), b.addr(name, e.addr))
+		if withPTR {
+			b.ptr(out, e.addr, name)
+		}
+	}
+	for _, e := range ready {
+		name := e.label + "." + base
+		glue := out.addrs(name)
+		for _, p := range e.ports {
+			b.srv(out, base, p, name, glue)
+			if p.Name != "" {
+				b.srv(out, portName(p, base), p, name, glue)
+			}
+		}
+	}
+}
+
+// srv adds an SRV at owner for port p targeting target, once per target.
+func (b *builder) srv(out *sets, owner string, p model.Port, target string, glue []dns.RR) {
+	s := out.add(owner, dns.TypeSRV, nil)
+	newTarget := true
+	for _, rr := range s.RRs {
+		r := rr.(*dns.SRV)
+		if r.Target == target && r.Port == p.Port {
+			return
+		}
+		newTarget = newTarget && r.Target != target
+	}
+	s.RRs = append(s.RRs, &dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target})
+	if newTarget {
+		s.Extra = append(s.Extra, glue...)
+	}
+}
+
+// ptr adds ip's PTR record when ip falls in a reverse zone this plugin serves.
+func (b *builder) ptr(out *sets, ip netip.Addr, target string) {
+	rev := reverseName(ip)
+	if !b.servesReverse(rev) {
+		return
+	}
+	s := out.add(rev, dns.TypePTR, nil)
+	for _, rr := range s.RRs {
+		if rr.(*dns.PTR).Ptr == target {
+			return
+		}
+	}
+	s.RRs = append(s.RRs, &dns.PTR{Hdr: b.hdr(rev, dns.TypePTR), Ptr: target})
+}
+
+func (b *builder) servesReverse(name string) bool {
+	for _, z := range b.reverse {
+		if dns.IsSubDomain(z, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// pod builds "<dashed-ip>.<ns>.pod.<zone>" for each address of a pod ("pods verified", spec rule 11).
+func (b *builder) pod(p *model.Pod) []index.Set {
+	var out sets
+	for _, z := range b.zones {
+		for _, ip := range p.IPs {
+			name := dashed(ip) + "." + p.Namespace + ".pod." + z
+			out.add(name, addrType(ip), b.addr(name, ip))
+		}
+	}
+	return out.list
+}
+
+// namespace makes "<ns>.svc.<zone>" and "<ns>.pod.<zone>" exist (spec rule 12: empty non-terminals
+// of an existing namespace are NODATA, whatever the pods mode).
+func (b *builder) namespace(name string) []index.Set {
+	var out sets
+	for _, z := range b.zones {
+		out.add(name+".svc."+z, index.Marker, nil)
+		out.add(name+".pod."+z, index.Marker, nil)
+	}
+	return out.list
+}
+
+// apex builds a zone's SOA and NS (with glue for ns.dns.<zone>), and for forward zones the
+// dns-version TXT (spec 2.3) and the svc and pod empty non-terminals.
+func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index.Set {
+	var out sets
+	nsName, mbox := "ns.dns."+b.zones[0], "hostmaster."+b.zones[0]
+	if !b.isReverse(zone) {
+		nsName, mbox = "ns.dns."+zone, "hostmaster."+zone
+	}
+	out.add(zone, dns.TypeSOA, &dns.SOA{
+		Hdr: b.hdr(zone, dns.TypeSOA), Ns: nsName, Mbox: mbox, Serial: serial,
+		Refresh: soaRefresh, Retry: soaRetry, Expire: soaExpire, Minttl: b.ttl,
+	})
+	nsRR := &dns.NS{Hdr: b.hdr(zone, dns.TypeNS), Ns: nsName}
+	if b.isReverse(zone) {
+		out.add(zone, dns.TypeNS, nsRR)
+		return out.list
+	}
+	out.add(nsName, index.Marker, nil)
+	for _, ip := range nsAddrs {
+		out.add(nsName, addrType(ip), b.addr(nsName, ip))
+	}
+	out.add(zone, dns.TypeNS, nsRR).Extra = out.addrs(nsName)
+	txt := "dns-version." + zone
+	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{schemaVersion}})
+	out.add("svc."+zone, index.Marker, nil)
+	out.add("pod."+zone, index.Marker, nil)
+	return out.list
+}
+
+func (b *builder) isReverse(zone string) bool {
+	for _, z := range b.reverse {
+		if z == zone {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *builder) hdr(name string, t uint16) dns.RR_Header {
+	return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: b.ttl}
+}
+
+// addr returns an A or AAAA record for ip.
+func (b *builder) addr(name string, ip netip.Addr) dns.RR {
+	if ip.Is4() {
+		a := ip.As4()
+		return &dns.A{Hdr: b.hdr(name, dns.TypeA), A: a[:]}
+	}
+	a := ip.As16()
+	return &dns.AAAA{Hdr: b.hdr(name, dns.TypeAAAA), AAAA: a[:]}
+}
+
+func addrType(ip netip.Addr) uint16 {
+	if ip.Is4() {
+		return dns.TypeA
+	}
+	return dns.TypeAAAA
+}
+
+// setSRVWeights gives each SRV in a set an equal share of 100 (RFC 2782: equal weights, equal
+// chance), as the incumbent does.
+func setSRVWeights(list []index.Set) {
+	for _, s := range list {
+		if s.Type != dns.TypeSRV {
+			continue
+		}
+		w := uint16(100 / len(s.RRs))
+		if w == 0 {
+			w = 1
+		}
+		for _, rr := range s.RRs {
+			rr.(*dns.SRV).Weight = w
+		}
+	}
+}
+
+func serviceName(svc *model.Service, zone string) string {
+	return svc.Name + "." + svc.Namespace + ".svc." + zone
+}
+
+// portName is "_<port>._<proto>.<base>" (spec 2.4.2).
+func portName(p model.Port, base string) string {
+	return "_" + p.Name + "._" + p.Protocol + "." + base
+}
+
+// readyEndpoint is one ready address with its DNS label and the named ports of its slice.
+type readyEndpoint struct {
+	addr  netip.Addr
+	label string
+	ports []model.Port
+}
+
+// readyEndpoints flattens the ready addresses of a service's slices, once per address: during a
+// rollout the same address can briefly sit in two slices.
+func readyEndpoints(slices []*model.EndpointSlice, podNames bool) []readyEndpoint {
+	var out []readyEndpoint
+	seen := map[netip.Addr]struct{}{}
+	for _, sl := range slices {
+		for _, e := range sl.Endpoints {
+			if !e.Ready {
+				continue
+			}
+			for _, ip := range e.Addresses {
+				if _, dup := seen[ip]; dup {
+					continue
+				}
+				seen[ip] = struct{}{}
+				out = append(out, readyEndpoint{addr: ip, label: endpointLabel(e, ip, podNames), ports: sl.Ports})
+			}
+		}
+	}
+	return out
+}
+
+// endpointLabel is the endpoint's hostname, else (endpoint_pod_names) its pod name when that is a
+// single DNS label, else the dashed address (spec 2.5.1 lets the system pick a unique label).
+func endpointLabel(e model.Endpoint, ip netip.Addr, podNames bool) string {
+	if e.Hostname != "" {
+		return e.Hostname
+	}
+	if podNames && e.PodName != "" && len(e.PodName) <= 63 && !strings.Contains(e.PodName, ".") {
+		return e.PodName
+	}
+	return dashed(ip)
+}
+
+// dashed writes an address as one DNS label: 10.244.1.7 -> 10-244-1-7, 2001:db8::1 -> 2001-db8--1.
+func dashed(ip netip.Addr) string {
+	sep := byte('.')
+	if ip.Is6() {
+		sep = ':'
+	}
+	return strings.ReplaceAll(ip.String(), string(sep), "-")
+}
+
+// reverseName is the in-addr.arpa or fully expanded ip6.arpa name of ip (RFC 1035 3.5, RFC 3596 2.5).
+func reverseName(ip netip.Addr) string {
+	name, _ := dns.ReverseAddr(ip.String())
+	return name
+}

@@ -1,0 +1,288 @@
+package clusterdns
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/internal/model"
+)
+
+// storeOptions are the Corefile options that decide which objects become names.
+type storeOptions struct {
+	namespaces  map[string]bool // exposed namespaces; empty exposes all
+	noEndpoints bool
+	ignoreEmpty bool
+	podsVerify  bool
+}
+
+// store keeps the slim objects a service's names depend on and rebuilds that service's records
+// whenever one of them changes. It implements kube.Sink. Everything the index serves is derived
+// here; the index itself never sees a Kubernetes object.
+type store struct {
+	b    *builder
+	ix   *index.Index
+	opts storeOptions
+	now  func() time.Time
+
+	mu         sync.Mutex
+	services   map[string]*model.Service                  // ns/name
+	slices     map[string]*model.EndpointSlice            // ns/slice-name
+	bySvc      map[string]map[string]*model.EndpointSlice // ns/service -> slice name -> slice
+	pods       map[string]*model.Pod
+	nsObjects  map[string]bool
+	nsServices map[string]int  // services per namespace: a namespace with services exists
+	nsShown    map[string]bool // namespaces whose names are in the index
+	nsAddrs    []netip.Addr
+	serial     uint32
+}
+
+func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
+	s := &store{
+		b: b, opts: opts, now: time.Now, nsAddrs: nsAddrs,
+		ix: index.New(append(append([]string(nil), b.zones...), b.reverse...)),
+	}
+	s.reset()
+	s.publishApex()
+	return s
+}
+
+func (s *store) reset() {
+	s.services = map[string]*model.Service{}
+	s.slices = map[string]*model.EndpointSlice{}
+	s.bySvc = map[string]map[string]*model.EndpointSlice{}
+	s.pods = map[string]*model.Pod{}
+	s.nsObjects = map[string]bool{}
+	s.nsServices = map[string]int{}
+}
+
+func (s *store) exposed(namespace string) bool {
+	return len(s.opts.namespaces) == 0 || s.opts.namespaces[namespace]
+}
+
+// publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
+// last data change, in seconds, so secondaries and caches can tell the data moved.
+func (s *store) publishApex() {
+	serial := uint32(s.now().Unix())
+	if serial == s.serial {
+		return
+	}
+	s.serial = serial
+	for _, z := range append(append([]string(nil), s.b.zones...), s.b.reverse...) {
+		s.ix.Replace("zone/"+z, s.b.apex(z, serial, s.nsAddrs))
+	}
+}
+
+func (s *store) UpsertService(svc *model.Service) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.exposed(svc.Namespace) {
+		return
+	}
+	key := svc.Key()
+	if _, had := s.services[key]; !had {
+		s.nsServices[svc.Namespace]++
+	}
+	s.services[key] = svc
+	s.rebuildService(key)
+	s.syncNamespace(svc.Namespace)
+	s.publishApex()
+}
+
+func (s *store) DeleteService(namespace, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := namespace + "/" + name
+	if _, had := s.services[key]; !had {
+		return
+	}
+	delete(s.services, key)
+	s.nsServices[namespace]--
+	if s.nsServices[namespace] == 0 {
+		delete(s.nsServices, namespace)
+	}
+	s.rebuildService(key)
+	s.syncNamespace(namespace)
+	s.publishApex()
+}
+
+func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.noEndpoints || !s.exposed(sl.Namespace) {
+		return
+	}
+	if old, ok := s.slices[sl.Key()]; ok && old.Service != sl.Service {
+		s.removeSlice(old)
+	}
+	s.slices[sl.Key()] = sl
+	svcKey := sl.Namespace + "/" + sl.Service
+	if s.bySvc[svcKey] == nil {
+		s.bySvc[svcKey] = map[string]*model.EndpointSlice{}
+	}
+	s.bySvc[svcKey][sl.Name] = sl
+	s.rebuildService(svcKey)
+	s.publishApex()
+}
+
+func (s *store) DeleteEndpointSlice(namespace, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.slices[namespace+"/"+name]; ok {
+		s.removeSlice(old)
+		s.publishApex()
+	}
+}
+
+// removeSlice forgets a slice and rebuilds the service it belonged to.
+func (s *store) removeSlice(sl *model.EndpointSlice) {
+	delete(s.slices, sl.Key())
+	svcKey := sl.Namespace + "/" + sl.Service
+	delete(s.bySvc[svcKey], sl.Name)
+	if len(s.bySvc[svcKey]) == 0 {
+		delete(s.bySvc, svcKey)
+	}
+	s.rebuildService(svcKey)
+}
+
+func (s *store) UpsertPod(p *model.Pod) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.opts.podsVerify || !s.exposed(p.Namespace) {
+		return
+	}
+	s.pods[p.Key()] = p
+	s.ix.Replace("pod/"+p.Key(), s.b.pod(p))
+	s.publishApex()
+}
+
+func (s *store) DeletePod(namespace, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := namespace + "/" + name
+	if _, ok := s.pods[key]; ok {
+		delete(s.pods, key)
+		s.ix.Replace("pod/"+key, nil)
+		s.publishApex()
+	}
+}
+
+func (s *store) UpsertNamespace(ns *model.Namespace) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.exposed(ns.Name) {
+		return
+	}
+	s.nsObjects[ns.Name] = true
+	s.syncNamespace(ns.Name)
+	s.publishApex()
+}
+
+func (s *store) DeleteNamespace(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nsObjects[name] {
+		delete(s.nsObjects, name)
+		s.syncNamespace(name)
+		s.publishApex()
+	}
+}
+
+// Replace swaps the whole data set: every object is stored first, then each service is built once.
+func (s *store) Replace(snap *model.Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldServices, oldPods, oldNamespaces := s.services, s.pods, s.nsShown
+	s.reset()
+	for _, ns := range snap.Namespaces {
+		if s.exposed(ns.Name) {
+			s.nsObjects[ns.Name] = true
+		}
+	}
+	for _, svc := range snap.Services {
+		if s.exposed(svc.Namespace) {
+			if _, dup := s.services[svc.Key()]; !dup {
+				s.nsServices[svc.Namespace]++
+			}
+			s.services[svc.Key()] = svc
+		}
+	}
+	for _, sl := range snap.Slices {
+		if s.opts.noEndpoints || !s.exposed(sl.Namespace) {
+			continue
+		}
+		s.slices[sl.Key()] = sl
+		svcKey := sl.Namespace + "/" + sl.Service
+		if s.bySvc[svcKey] == nil {
+			s.bySvc[svcKey] = map[string]*model.EndpointSlice{}
+		}
+		s.bySvc[svcKey][sl.Name] = sl
+	}
+	for key := range oldServices {
+		if _, kept := s.services[key]; !kept {
+			s.ix.Replace("svc/"+key, nil)
+		}
+	}
+	for key := range s.services {
+		s.rebuildService(key)
+	}
+	for key := range oldPods {
+		s.ix.Replace("pod/"+key, nil)
+	}
+	if s.opts.podsVerify {
+		for _, p := range snap.Pods {
+			if s.exposed(p.Namespace) {
+				s.pods[p.Key()] = p
+				s.ix.Replace("pod/"+p.Key(), s.b.pod(p))
+			}
+		}
+	}
+	for ns := range oldNamespaces {
+		s.syncNamespace(ns)
+	}
+	for ns := range s.nsObjects {
+		s.syncNamespace(ns)
+	}
+	for ns := range s.nsServices {
+		s.syncNamespace(ns)
+	}
+	s.publishApex()
+}
+
+// rebuildService replaces the records of the service at key from its current objects.
+func (s *store) rebuildService(key string) {
+	svc, ok := s.services[key]
+	if !ok {
+		s.ix.Replace("svc/"+key, nil)
+		return
+	}
+	// Sorted, so that the same objects always give the same record order.
+	names := slices.Sorted(maps.Keys(s.bySvc[key]))
+	list := make([]*model.EndpointSlice, len(names))
+	for i, n := range names {
+		list[i] = s.bySvc[key][n]
+	}
+	s.ix.Replace("svc/"+key, s.b.service(svc, list, s.opts.ignoreEmpty))
+}
+
+// syncNamespace shows a namespace's names while it exists: as an object, or implied by a service
+// in it (manifest files often leave Namespace objects out).
+func (s *store) syncNamespace(ns string) {
+	if s.nsShown == nil {
+		s.nsShown = map[string]bool{}
+	}
+	exists := s.nsObjects[ns] || s.nsServices[ns] > 0
+	if exists == s.nsShown[ns] {
+		return
+	}
+	if exists {
+		s.nsShown[ns] = true
+		s.ix.Replace("ns/"+ns, s.b.namespace(ns))
+		return
+	}
+	delete(s.nsShown, ns)
+	s.ix.Replace("ns/"+ns, nil)
+}

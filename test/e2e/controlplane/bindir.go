@@ -1,0 +1,42 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// BinDir builds the control-plane binaries with test/e2e/tools/build.sh,
+// which caches them outside the checkout (instant once built; several
+// minutes cold), and returns the directory holding them. The build's log
+// goes to stderr.
+func BinDir(ctx context.Context) (string, error) {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("locate main module: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test", "e2e", "tools", "build.sh"))
+	cmd.Stderr = os.Stderr
+	// On cancellation, stop the whole build (go and its compilers), letting
+	// build.sh remove its temporary directory.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("build control-plane binaries: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	dir := lines[len(lines)-1]
+	if dir == "" {
+		return "", errors.New("build control-plane binaries: build.sh printed no directory")
+	}
+	return dir, nil
+}
