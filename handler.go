@@ -189,9 +189,10 @@ func (c *ClusterDNS) insecurePod(name, zone string) ([]index.RRSet, bool) {
 // parseDashed reads a dashed address label: 10-244-1-7 or 2001-db8--1. Leading zeros, zones and
 // IPv4-mapped forms are rejected so that one address has one name.
 func parseDashed(label string) (netip.Addr, bool) {
-	if n := strings.Count(label, "-"); n == 3 {
-		ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", "."))
-		return ip, err == nil && ip.Is4()
+	if strings.Count(label, "-") == 3 {
+		if ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ".")); err == nil {
+			return ip, true
+		}
 	}
 	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ":"))
 	return ip, err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == ""

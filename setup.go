@@ -116,7 +116,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 	switch dir {
 	case "ttl":
 		if len(args) != 1 {
-			return c.ArgErr()
+			return arity(c, dir, "one number of seconds")
 		}
 		n, err := strconv.ParseUint(args[0], 10, 32)
 		if err != nil || n > maxTTL {
@@ -125,7 +125,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		cfg.ttl = uint32(n)
 	case "namespaces":
 		if len(args) == 0 {
-			return c.ArgErr()
+			return arity(c, dir, "one or more namespaces")
 		}
 		cfg.opts.namespaces = map[string]bool{}
 		for _, ns := range args {
@@ -133,7 +133,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		}
 	case "labels":
 		if len(args) == 0 {
-			return c.ArgErr()
+			return arity(c, dir, "a label selector")
 		}
 		sel, err := labels.Parse(strings.Join(args, " "))
 		if err != nil {
@@ -142,7 +142,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		cfg.labels = sel
 	case "pods":
 		if len(args) != 1 {
-			return c.ArgErr()
+			return arity(c, dir, "one of disabled, insecure, verified")
 		}
 		mode, ok := map[string]podMode{"disabled": podsDisabled, "insecure": podsInsecure, "verified": podsVerified}[args[0]]
 		if !ok {
@@ -151,24 +151,24 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		cfg.pods = mode
 	case "endpoint_pod_names":
 		if len(args) != 0 {
-			return c.ArgErr()
+			return arity(c, dir, "no argument")
 		}
 		cfg.podNames = true
 	case "noendpoints":
 		if len(args) != 0 {
-			return c.ArgErr()
+			return arity(c, dir, "no argument")
 		}
 		cfg.opts.noEndpoints = true
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(args)
 	case "ignore":
 		if len(args) != 1 || args[0] != "empty_service" {
-			return c.Errf("ignore takes one argument, empty_service")
+			return arity(c, dir, "empty_service")
 		}
 		cfg.opts.ignoreEmpty = true
 	case "manifests":
 		if len(args) == 0 {
-			return c.ArgErr()
+			return arity(c, dir, "one or more files or folders")
 		}
 		cfg.manifests = append(cfg.manifests, args...)
 	default:
@@ -225,4 +225,10 @@ func localAddrs() []netip.Addr {
 		}
 	}
 	return out
+}
+
+// arity is the error for a directive given the wrong arguments; like every parse error it names
+// the file, line and directive.
+func arity(c *caddy.Controller, dir, want string) error {
+	return c.Errf("%s takes %s", dir, want)
 }

@@ -155,6 +155,13 @@ func (m *Manifests) poll() *model.Snapshot {
 			continue
 		}
 		objs, err := m.read(fi.path)
+		if now, serr := os.Stat(fi.path); serr != nil || now.Size() != st.size || !now.ModTime().Equal(st.mtime) {
+			// Written to while read: keep the old state and read it again at the next poll.
+			if old != nil {
+				next[fi.path] = old
+			}
+			continue
+		}
 		if err != nil {
 			// Remember the new size and time, so the error is reported once per change.
 			m.report("file "+fi.path, err, nil)

@@ -40,8 +40,8 @@ func (s *fakeSink) DeletePod(string, string)           { s.t.Error("unexpected D
 func (s *fakeSink) UpsertNamespace(*model.Namespace)   { s.t.Error("unexpected UpsertNamespace") }
 func (s *fakeSink) DeleteNamespace(string)             { s.t.Error("unexpected DeleteNamespace") }
 
-// writeFile writes a file and gives it a modification time later than any before, so a poll sees
-// the change even on file systems with coarse timestamps.
+// writeFile writes a file with a modification time later than any before, so a poll sees the
+// change even on file systems with coarse timestamps.
 var (
 	mtimeMu   sync.Mutex
 	nextMtime = time.Now().Add(-time.Hour)
@@ -52,14 +52,20 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	// Replace the file atomically, as editors and ConfigMap volumes do: a poll must never see it
+	// half written. The temporary file is hidden, so a directory listing skips it.
+	tmp := filepath.Join(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mtimeMu.Lock()
 	nextMtime = nextMtime.Add(2 * time.Second)
 	mt := nextMtime
 	mtimeMu.Unlock()
-	if err := os.Chtimes(path, mt, mt); err != nil {
+	if err := os.Chtimes(tmp, mt, mt); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }

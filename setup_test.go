@@ -1,0 +1,138 @@
+package clusterdns
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+)
+
+func parseCorefile(t *testing.T, corefile string) (*ClusterDNS, error) {
+	t.Helper()
+	c := caddy.NewTestController("dns", corefile)
+	return parse(c)
+}
+
+func TestParseRejectsBadDirectives(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		line       int    // the line the error must name
+		mention    string // the directive the error must name
+	}{
+		{"ttl without value", "ttl", 3, "ttl"},
+		{"ttl two values", "ttl 1 2", 3, "ttl"},
+		{"ttl negative", "ttl -1", 3, "ttl"},
+		{"ttl too large", "ttl 3601", 3, "ttl"},
+		{"ttl not a number", "ttl five", 3, "ttl"},
+		{"namespaces empty", "namespaces", 3, "namespaces"},
+		{"labels empty", "labels", 3, "labels"},
+		{"labels malformed", "labels app in (", 3, "labels"},
+		{"pods without mode", "pods", 3, "pods"},
+		{"pods unknown mode", "pods maybe", 3, "pods"},
+		{"pods two modes", "pods insecure verified", 3, "pods"},
+		{"endpoint_pod_names with argument", "endpoint_pod_names yes", 3, "endpoint_pod_names"},
+		{"noendpoints with argument", "noendpoints yes", 3, "noendpoints"},
+		{"ignore without argument", "ignore", 3, "ignore"},
+		{"ignore unknown argument", "ignore everything", 3, "ignore"},
+		{"manifests without path", "manifests", 3, "manifests"},
+		{"unknown directive", "resyncperiod 5m", 3, "resyncperiod"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			corefile := "clusterdns cluster.local {\nmanifests examples/cluster.yaml\n" + tc.body + "\n}"
+			_, err := parseCorefile(t, corefile)
+			if err == nil {
+				t.Fatalf("%q parsed without error", tc.body)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.mention) || !strings.Contains(msg, "Testfile:"+string(rune('0'+tc.line))) {
+				t.Errorf("error %q should name %q and line %d", msg, tc.mention, tc.line)
+			}
+		})
+	}
+}
+
+func TestParseRejectsBadStanzas(t *testing.T) {
+	for _, tc := range []struct{ name, corefile, want string }{
+		{"no data source", "clusterdns cluster.local", "no data source"},
+		{"only reverse zones", "clusterdns in-addr.arpa {\nmanifests x.yaml\n}", "no forward zone"},
+		{"twice in a block", "clusterdns cluster.local {\nmanifests x.yaml\n}\nclusterdns cluster.local {\nmanifests x.yaml\n}", "only be used once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseCorefile(t, tc.corefile)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	k, err := parseCorefile(t, `clusterdns Cluster.Local 10.0.0.0/24 example.org {
+		manifests a.yaml b.yaml
+		manifests c.yaml
+		ttl 0
+		namespaces default middleware
+		pods verified
+		endpoint_pod_names
+		noendpoints
+		ignore empty_service
+		fallthrough in-addr.arpa
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := k.store.b
+	if got := strings.Join(b.zones, " "); got != "cluster.local. example.org." {
+		t.Errorf("forward zones = %q", got)
+	}
+	if got := strings.Join(b.reverse, " "); got != "0.0.10.in-addr.arpa." {
+		t.Errorf("reverse zones = %q (a CIDR is served as its reverse zone)", got)
+	}
+	if b.ttl != 0 || !b.podNames || k.pods != podsVerified {
+		t.Errorf("ttl %d, podNames %v, pods %v", b.ttl, b.podNames, k.pods)
+	}
+	o := k.store.opts
+	if !o.noEndpoints || !o.ignoreEmpty || !o.podsVerify || !o.namespaces["middleware"] || o.namespaces["kube-system"] {
+		t.Errorf("store options %+v", o)
+	}
+	if !k.fall.Through("1.in-addr.arpa.") || k.fall.Through("x.cluster.local.") {
+		t.Error("fallthrough should cover in-addr.arpa only")
+	}
+	if got := k.source.(*manifestSource).m; got == nil {
+		t.Error("no manifest source")
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	k, err := parseCorefile(t, "clusterdns cluster.local {\nmanifests x.yaml\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.store.b.ttl != defaultTTL || k.pods != podsDisabled || k.fall.Through("x.cluster.local.") {
+		t.Errorf("defaults: ttl %d, pods %v", k.store.b.ttl, k.pods)
+	}
+}
+
+func TestStartFailsOnBrokenManifest(t *testing.T) {
+	broken := "apiVersion: v1\nkind: Service\nmetadata: {name: x\n"
+	k, err := newPluginErr(t, "", broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = k.start()
+	if err == nil || !strings.Contains(err.Error(), "document 1") {
+		t.Fatalf("start error = %v, want one naming the broken document", err)
+	}
+	if k.Ready() {
+		t.Error("ready without data")
+	}
+}
+
+func TestLocalAddrsAreUnicast(t *testing.T) {
+	for _, ip := range localAddrs() {
+		if !ip.IsGlobalUnicast() || ip != ip.Unmap() || ip == netip.IPv6Unspecified() {
+			t.Errorf("ns.dns address %v is not a unicast address", ip)
+		}
+	}
+}
