@@ -1,0 +1,123 @@
+package index
+
+import (
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+func a(name, ip string) dns.RR {
+	return &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET}, A: net.ParseIP(ip).To4()}
+}
+
+func ptr(name, target string) dns.RR {
+	return &dns.PTR{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypePTR, Class: dns.ClassINET}, Ptr: target}
+}
+
+func exists(ix *Index, name string) bool { _, ok := ix.Lookup(name); return ok }
+
+func TestEmptyNonTerminalsFollowTheirDescendants(t *testing.T) {
+	ix := New([]string{"cluster.local."})
+	ix.Replace("svc/a", []Set{{Name: "_http._tcp.web.ns.svc.cluster.local.", Type: dns.TypeSRV}})
+	for _, name := range []string{"_tcp.web.ns.svc.cluster.local.", "web.ns.svc.cluster.local.", "ns.svc.cluster.local.", "svc.cluster.local.", "cluster.local."} {
+		if !exists(ix, name) {
+			t.Errorf("%s should exist as an empty non-terminal", name)
+		}
+	}
+	if exists(ix, "local.") || exists(ix, "x.ns.svc.cluster.local.") {
+		t.Error("names outside the zone or beside the records should not exist")
+	}
+	ix.Replace("svc/a", nil)
+	for _, name := range []string{"_http._tcp.web.ns.svc.cluster.local.", "_tcp.web.ns.svc.cluster.local.", "svc.cluster.local.", "cluster.local."} {
+		if exists(ix, name) {
+			t.Errorf("%s should be gone with the only record below it", name)
+		}
+	}
+	if ix.Owners() != 0 {
+		t.Errorf("owners = %d after removal", ix.Owners())
+	}
+}
+
+func TestSiblingKeepsParentAlive(t *testing.T) {
+	ix := New([]string{"z."})
+	ix.Replace("one", []Set{{Name: "a.p.z.", Type: dns.TypeA, RRs: []dns.RR{a("a.p.z.", "10.0.0.1")}}})
+	ix.Replace("two", []Set{{Name: "b.p.z.", Type: dns.TypeA, RRs: []dns.RR{a("b.p.z.", "10.0.0.2")}}})
+	ix.Replace("one", nil)
+	if !exists(ix, "p.z.") || !exists(ix, "b.p.z.") || exists(ix, "a.p.z.") {
+		t.Error("removing one child must keep the parent of the other")
+	}
+}
+
+func TestSharedNamesMergeOwners(t *testing.T) {
+	ix := New([]string{"in-addr.arpa."})
+	const rev = "7.1.244.10.in-addr.arpa."
+	ix.Replace("svc/a", []Set{{Name: rev, Type: dns.TypePTR, RRs: []dns.RR{ptr(rev, "a.")}}})
+	ix.Replace("svc/b", []Set{{Name: rev, Type: dns.TypePTR, RRs: []dns.RR{ptr(rev, "b.")}}})
+	sets, _ := ix.Lookup(rev)
+	if s, ok := Find(sets, dns.TypePTR); !ok || len(s.RRs) != 2 {
+		t.Fatalf("merged PTR set = %v, want both owners' records", sets)
+	}
+	ix.Replace("svc/a", []Set{{Name: rev, Type: dns.TypePTR, RRs: []dns.RR{ptr(rev, "a2.")}}})
+	ix.Replace("svc/b", nil)
+	sets, _ = ix.Lookup(rev)
+	s, _ := Find(sets, dns.TypePTR)
+	if len(s.RRs) != 1 || s.RRs[0].(*dns.PTR).Ptr != "a2." {
+		t.Fatalf("PTR set = %v, want only a2.", s.RRs)
+	}
+}
+
+func TestMarkerMakesANameWithoutRecords(t *testing.T) {
+	ix := New([]string{"z."})
+	ix.Replace("zone", []Set{{Name: "svc.z.", Type: Marker}})
+	sets, ok := ix.Lookup("svc.z.")
+	if !ok || len(sets) != 0 {
+		t.Fatalf("marker: exists %v with sets %v, want an existing name without records", ok, sets)
+	}
+}
+
+func TestPublishedSetsAreNotWrittenByMerges(t *testing.T) {
+	ix := New([]string{"z."})
+	ix.Replace("one", []Set{{Name: "n.z.", Type: dns.TypeA, RRs: []dns.RR{a("n.z.", "10.0.0.1")}}})
+	before, _ := ix.Lookup("n.z.")
+	ix.Replace("two", []Set{{Name: "n.z.", Type: dns.TypeA, RRs: []dns.RR{a("n.z.", "10.0.0.2")}}})
+	if len(before[0].RRs) != 1 || before[0].RRs[0].(*dns.A).A.String() != "10.0.0.1" {
+		t.Fatal("a reader's earlier view changed under it")
+	}
+}
+
+// Run with -race: readers never see a torn update.
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	ix := New([]string{"z."})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if sets, ok := ix.Lookup("n.p.z."); ok {
+					if s, found := Find(sets, dns.TypeA); found && len(s.RRs) == 0 {
+						t.Error("published an empty A set")
+						return
+					}
+				}
+			}
+		}()
+	}
+	for i := range 2000 {
+		if i%2 == 0 {
+			ix.Replace("o", []Set{{Name: "n.p.z.", Type: dns.TypeA, RRs: []dns.RR{a("n.p.z.", "10.0.0.1")}}})
+		} else {
+			ix.Replace("o", nil)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
