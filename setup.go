@@ -3,8 +3,10 @@ package clusterdns
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +58,11 @@ func setup(c *caddy.Controller) error {
 func (c *ClusterDNS) start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
-	if err := c.source.Start(ctx, c.store, func() { c.synced.Store(true) }); err != nil {
+	markSynced := func() {
+		c.synced.Store(true)
+		synced.Set(1)
+	}
+	if err := c.source.Start(ctx, c.store, markSynced); err != nil {
 		cancel()
 		return plugin.Error(pluginName, err)
 	}
@@ -80,6 +86,11 @@ type config struct {
 	labels    labels.Selector
 	manifests []string
 	fall      fall.F
+
+	client         kube.ClientConfig
+	nsLabels       labels.Selector
+	startupTimeout time.Duration
+	apiOptions     []string // API server directives given, to refuse them beside manifests
 }
 
 func parse(c *caddy.Controller) (*ClusterDNS, error) {
@@ -100,7 +111,7 @@ func parse(c *caddy.Controller) (*ClusterDNS, error) {
 }
 
 func parseStanza(c *caddy.Controller) (*config, error) {
-	cfg := &config{ttl: defaultTTL}
+	cfg := &config{ttl: defaultTTL, startupTimeout: defaultStartupTimeout}
 	cfg.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	for c.NextBlock() {
 		if err := cfg.parseDirective(c); err != nil {
@@ -171,8 +182,69 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "one or more files or folders")
 		}
 		cfg.manifests = append(cfg.manifests, args...)
+	case "kubeconfig":
+		if len(args) < 1 || len(args) > 2 {
+			return arity(c, dir, "a file and an optional context")
+		}
+		cfg.client.Kubeconfig = args[0]
+		if len(args) == 2 {
+			cfg.client.Context = args[1]
+		}
+	case "endpoint":
+		if len(args) != 1 {
+			return arity(c, dir, "one URL")
+		}
+		cfg.client.Endpoint = args[0]
+	case "tls":
+		if len(args) != 3 {
+			return arity(c, dir, "three files: CERT KEY CACERT")
+		}
+		cfg.client.TLSCert, cfg.client.TLSKey, cfg.client.TLSCA = args[0], args[1], args[2]
+	case "apiserver_qps":
+		if len(args) != 1 {
+			return arity(c, dir, "one number")
+		}
+		qps, err := strconv.ParseFloat(args[0], 32)
+		if err != nil || qps <= 0 {
+			return c.Errf("apiserver_qps must be a number above 0, not %q", args[0])
+		}
+		cfg.client.QPS = float32(qps)
+	case "apiserver_burst", "apiserver_max_inflight":
+		if len(args) != 1 {
+			return arity(c, dir, "one whole number")
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n <= 0 {
+			return c.Errf("%s must be a whole number above 0, not %q", dir, args[0])
+		}
+		if dir == "apiserver_burst" {
+			cfg.client.Burst = n
+		} else {
+			cfg.client.MaxInflight = n
+		}
+	case "namespace_labels":
+		if len(args) == 0 {
+			return arity(c, dir, "a label selector")
+		}
+		sel, err := labels.Parse(strings.Join(args, " "))
+		if err != nil {
+			return c.Errf("namespace_labels: %v", err)
+		}
+		cfg.nsLabels = sel
+	case "startup_timeout":
+		if len(args) != 1 {
+			return arity(c, dir, "one duration")
+		}
+		d, err := time.ParseDuration(args[0])
+		if err != nil || d < 0 {
+			return c.Errf("startup_timeout must be a duration such as 5s, not %q", args[0])
+		}
+		cfg.startupTimeout = d
 	default:
 		return c.Errf("unknown property %q", dir)
+	}
+	if strings.HasPrefix(dir, "apiserver_") || dir == "kubeconfig" || dir == "endpoint" || dir == "tls" {
+		cfg.apiOptions = append(cfg.apiOptions, dir)
 	}
 	return nil
 }
@@ -191,8 +263,17 @@ func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	if len(b.zones) == 0 {
 		return nil, fmt.Errorf("no forward zone: at least one (such as cluster.local) names the records")
 	}
-	if len(cfg.manifests) == 0 {
-		return nil, fmt.Errorf("no data source: add manifests PATH")
+	if len(cfg.manifests) > 0 && len(cfg.apiOptions) > 0 {
+		return nil, fmt.Errorf("manifests serves files, not the API server: remove %s", strings.Join(cfg.apiOptions, ", "))
+	}
+	if cfg.client.Kubeconfig != "" && cfg.client.Endpoint != "" {
+		return nil, fmt.Errorf("kubeconfig and endpoint exclude each other")
+	}
+	if cfg.client.TLSCert != "" && cfg.client.Endpoint == "" {
+		return nil, fmt.Errorf("tls goes with endpoint; a kubeconfig carries its own credentials")
+	}
+	if len(cfg.opts.namespaces) > 0 && cfg.nsLabels != nil {
+		return nil, fmt.Errorf("namespaces and namespace_labels exclude each other")
 	}
 	k := &ClusterDNS{
 		zones:    append(append([]string(nil), b.zones...), b.reverse...),
@@ -204,8 +285,32 @@ func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	sort.SliceStable(k.zones, func(i, j int) bool { return len(k.zones[i]) > len(k.zones[j]) })
 	opts := cfg.opts
 	opts.podsVerify = cfg.pods == podsVerified
+	opts.nsByObject = cfg.nsLabels != nil
 	k.store = newStore(b, opts, nsAddrs)
-	k.source = &manifestSource{m: kube.NewManifests(cfg.manifests, kube.Filter{Labels: cfg.labels})}
+	k.store.programmed = func(kind string, since time.Time) {
+		// Changes met during the first sync are old news, not programming latency.
+		if k.synced.Load() {
+			observeProgramming(kind, since)
+		}
+	}
+	k.store.counted = countObjects
+	filter := kube.Filter{Labels: cfg.labels}
+	if len(cfg.manifests) > 0 {
+		k.source = &manifestSource{m: kube.NewManifests(cfg.manifests, filter)}
+		return k, nil
+	}
+	cfg.client.UserAgent = userAgent()
+	k.source = &kubeSource{
+		client:         cfg.client,
+		startupTimeout: cfg.startupTimeout,
+		watch: kube.WatchConfig{
+			Namespaces:      slices.Sorted(maps.Keys(cfg.opts.namespaces)),
+			NamespaceLabels: cfg.nsLabels,
+			Filter:          filter,
+			Endpoints:       !cfg.opts.noEndpoints,
+			Pods:            cfg.pods == podsVerified,
+		},
+	}
 	return k, nil
 }
 

@@ -37,6 +37,18 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 		{"ignore unknown argument", "ignore everything", 3, "ignore"},
 		{"manifests without path", "manifests", 3, "manifests"},
 		{"unknown directive", "resyncperiod 5m", 3, "resyncperiod"},
+		{"kubeconfig without file", "kubeconfig", 3, "kubeconfig"},
+		{"kubeconfig three values", "kubeconfig a b c", 3, "kubeconfig"},
+		{"endpoint without URL", "endpoint", 3, "endpoint"},
+		{"tls two files", "tls a b", 3, "tls"},
+		{"apiserver_qps zero", "apiserver_qps 0", 3, "apiserver_qps"},
+		{"apiserver_qps word", "apiserver_qps many", 3, "apiserver_qps"},
+		{"apiserver_burst negative", "apiserver_burst -1", 3, "apiserver_burst"},
+		{"apiserver_max_inflight fraction", "apiserver_max_inflight 1.5", 3, "apiserver_max_inflight"},
+		{"namespace_labels empty", "namespace_labels", 3, "namespace_labels"},
+		{"namespace_labels malformed", "namespace_labels team in (", 3, "namespace_labels"},
+		{"startup_timeout not a duration", "startup_timeout 5", 3, "startup_timeout"},
+		{"startup_timeout negative", "startup_timeout -1s", 3, "startup_timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			corefile := "clusterdns cluster.local {\nmanifests examples/cluster.yaml\n" + tc.body + "\n}"
@@ -54,7 +66,10 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 
 func TestParseRejectsBadStanzas(t *testing.T) {
 	for _, tc := range []struct{ name, corefile, want string }{
-		{"no data source", "clusterdns cluster.local", "no data source"},
+		{"manifests beside the API server", "clusterdns cluster.local {\nmanifests x.yaml\nkubeconfig k.yaml\n}", "remove kubeconfig"},
+		{"both namespace filters", "clusterdns cluster.local {\nnamespaces a\nnamespace_labels team=a\n}", "exclude each other"},
+		{"tls without endpoint", "clusterdns cluster.local {\ntls c k ca\n}", "tls goes with endpoint"},
+		{"kubeconfig and endpoint", "clusterdns cluster.local {\nkubeconfig k.yaml\nendpoint https://127.0.0.1:6443\n}", "exclude each other"},
 		{"only reverse zones", "clusterdns in-addr.arpa {\nmanifests x.yaml\n}", "no forward zone"},
 		{"twice in a block", "clusterdns cluster.local {\nmanifests x.yaml\n}\nclusterdns cluster.local {\nmanifests x.yaml\n}", "only be used once"},
 	} {
@@ -134,5 +149,53 @@ func TestLocalAddrsAreUnicast(t *testing.T) {
 		if !ip.IsGlobalUnicast() || ip != ip.Unmap() || ip == netip.IPv6Unspecified() {
 			t.Errorf("ns.dns address %v is not a unicast address", ip)
 		}
+	}
+}
+
+func TestParseLiveAPIOptions(t *testing.T) {
+	k, err := parseCorefile(t, `clusterdns cluster.local {
+		kubeconfig /etc/kube.conf admin@prod
+		apiserver_qps 50.5
+		apiserver_burst 100
+		apiserver_max_inflight 8
+		namespace_labels team in (a, b)
+		startup_timeout 2s
+		pods verified
+		noendpoints
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, ok := k.source.(*kubeSource)
+	if !ok {
+		t.Fatalf("source %T, want the API server", k.source)
+	}
+	c := src.client
+	if c.Kubeconfig != "/etc/kube.conf" || c.Context != "admin@prod" || c.QPS != 50.5 || c.Burst != 100 || c.MaxInflight != 8 {
+		t.Errorf("client config %+v", c)
+	}
+	if !strings.HasPrefix(c.UserAgent, "clusterdns ") {
+		t.Errorf("user agent %q should name clusterdns", c.UserAgent)
+	}
+	w := src.watch
+	if w.NamespaceLabels.String() != "team in (a,b)" || !w.Pods || w.Endpoints {
+		t.Errorf("watch config %+v", w)
+	}
+	if src.startupTimeout.Seconds() != 2 || !k.store.opts.nsByObject {
+		t.Errorf("startup timeout %v, namespaces by object %v", src.startupTimeout, k.store.opts.nsByObject)
+	}
+}
+
+func TestParseDefaultsToInCluster(t *testing.T) {
+	k, err := parseCorefile(t, "clusterdns cluster.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := k.source.(*kubeSource)
+	if src.client.Kubeconfig != "" || src.client.Endpoint != "" || src.startupTimeout != defaultStartupTimeout || !src.watch.Endpoints || src.watch.Pods {
+		t.Errorf("defaults: %+v", src)
+	}
+	if err := k.start(); err == nil || !strings.Contains(err.Error(), "in-cluster") {
+		t.Errorf("outside a cluster, start error = %v; want one about in-cluster credentials", err)
 	}
 }

@@ -13,7 +13,10 @@ import (
 
 // storeOptions are the Corefile options that decide which objects become names.
 type storeOptions struct {
-	namespaces  map[string]bool // exposed namespaces; empty exposes all
+	namespaces map[string]bool // exposed namespaces; empty exposes all
+	// nsByObject exposes a namespace only while its Namespace object is known: with
+	// namespace_labels the source delivers only the namespaces that match.
+	nsByObject  bool
 	noEndpoints bool
 	ignoreEmpty bool
 	podsVerify  bool
@@ -38,11 +41,18 @@ type store struct {
 	nsShown    map[string]bool // namespaces whose names are in the index
 	nsAddrs    []netip.Addr
 	serial     uint32
+
+	// programmed is told, for each EndpointSlice change, how long it took from the change in the
+	// cluster to the answer (the DNS programming latency SLI), by service kind.
+	programmed func(kind string, since time.Time)
+	// counted is told the number of objects held after each change.
+	counted func(services, slices, pods, namespaces int)
 }
 
 func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	s := &store{
 		b: b, opts: opts, now: time.Now, nsAddrs: nsAddrs,
+		programmed: func(string, time.Time) {}, counted: func(int, int, int, int) {},
 		ix: index.New(append(append([]string(nil), b.zones...), b.reverse...)),
 	}
 	s.reset()
@@ -59,8 +69,20 @@ func (s *store) reset() {
 	s.nsServices = map[string]int{}
 }
 
-func (s *store) exposed(namespace string) bool {
+// wanted tells whether objects of a namespace are kept at all (the namespaces option).
+func (s *store) wanted(namespace string) bool {
 	return len(s.opts.namespaces) == 0 || s.opts.namespaces[namespace]
+}
+
+// exposed tells whether a namespace's names are served now.
+func (s *store) exposed(namespace string) bool {
+	return s.wanted(namespace) && (!s.opts.nsByObject || s.nsObjects[namespace])
+}
+
+// changed republishes the apex serial and reports the object counts.
+func (s *store) changed() {
+	s.publishApex()
+	s.counted(len(s.services), len(s.slices), len(s.pods), len(s.nsObjects))
 }
 
 // publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
@@ -79,7 +101,7 @@ func (s *store) publishApex() {
 func (s *store) UpsertService(svc *model.Service) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.exposed(svc.Namespace) {
+	if !s.wanted(svc.Namespace) {
 		return
 	}
 	key := svc.Key()
@@ -89,7 +111,7 @@ func (s *store) UpsertService(svc *model.Service) {
 	s.services[key] = svc
 	s.rebuildService(key)
 	s.syncNamespace(svc.Namespace)
-	s.publishApex()
+	s.changed()
 }
 
 func (s *store) DeleteService(namespace, name string) {
@@ -106,16 +128,17 @@ func (s *store) DeleteService(namespace, name string) {
 	}
 	s.rebuildService(key)
 	s.syncNamespace(namespace)
-	s.publishApex()
+	s.changed()
 }
 
 func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.noEndpoints || !s.exposed(sl.Namespace) {
+	if s.opts.noEndpoints || !s.wanted(sl.Namespace) {
 		return
 	}
-	if old, ok := s.slices[sl.Key()]; ok && old.Service != sl.Service {
+	old, had := s.slices[sl.Key()]
+	if had && old.Service != sl.Service {
 		s.removeSlice(old)
 	}
 	s.slices[sl.Key()] = sl
@@ -125,7 +148,22 @@ func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	}
 	s.bySvc[svcKey][sl.Name] = sl
 	s.rebuildService(svcKey)
-	s.publishApex()
+	s.changed()
+	if svc, ok := s.services[svcKey]; ok && (!had || sl.LastChange.After(old.LastChange)) {
+		s.programmed(serviceKind(svc), sl.LastChange)
+	}
+}
+
+// serviceKind is the service_kind label of the DNS programming latency metric.
+func serviceKind(svc *model.Service) string {
+	switch {
+	case !svc.Headless:
+		return "cluster_ip"
+	case svc.HasSelector:
+		return "headless_with_selector"
+	default:
+		return "headless_without_selector"
+	}
 }
 
 func (s *store) DeleteEndpointSlice(namespace, name string) {
@@ -133,7 +171,7 @@ func (s *store) DeleteEndpointSlice(namespace, name string) {
 	defer s.mu.Unlock()
 	if old, ok := s.slices[namespace+"/"+name]; ok {
 		s.removeSlice(old)
-		s.publishApex()
+		s.changed()
 	}
 }
 
@@ -151,12 +189,12 @@ func (s *store) removeSlice(sl *model.EndpointSlice) {
 func (s *store) UpsertPod(p *model.Pod) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.opts.podsVerify || !s.exposed(p.Namespace) {
+	if !s.opts.podsVerify || !s.wanted(p.Namespace) {
 		return
 	}
 	s.pods[p.Key()] = p
-	s.ix.Replace("pod/"+p.Key(), s.b.pod(p))
-	s.publishApex()
+	s.rebuildPod(p.Key())
+	s.changed()
 }
 
 func (s *store) DeletePod(namespace, name string) {
@@ -166,19 +204,19 @@ func (s *store) DeletePod(namespace, name string) {
 	if _, ok := s.pods[key]; ok {
 		delete(s.pods, key)
 		s.ix.Replace("pod/"+key, nil)
-		s.publishApex()
+		s.changed()
 	}
 }
 
 func (s *store) UpsertNamespace(ns *model.Namespace) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.exposed(ns.Name) {
+	if !s.wanted(ns.Name) || s.nsObjects[ns.Name] {
 		return
 	}
 	s.nsObjects[ns.Name] = true
-	s.syncNamespace(ns.Name)
-	s.publishApex()
+	s.exposureChanged(ns.Name)
+	s.changed()
 }
 
 func (s *store) DeleteNamespace(name string) {
@@ -186,8 +224,8 @@ func (s *store) DeleteNamespace(name string) {
 	defer s.mu.Unlock()
 	if s.nsObjects[name] {
 		delete(s.nsObjects, name)
-		s.syncNamespace(name)
-		s.publishApex()
+		s.exposureChanged(name)
+		s.changed()
 	}
 }
 
@@ -198,12 +236,12 @@ func (s *store) Replace(snap *model.Snapshot) {
 	oldServices, oldPods, oldNamespaces := s.services, s.pods, s.nsShown
 	s.reset()
 	for _, ns := range snap.Namespaces {
-		if s.exposed(ns.Name) {
+		if s.wanted(ns.Name) {
 			s.nsObjects[ns.Name] = true
 		}
 	}
 	for _, svc := range snap.Services {
-		if s.exposed(svc.Namespace) {
+		if s.wanted(svc.Namespace) {
 			if _, dup := s.services[svc.Key()]; !dup {
 				s.nsServices[svc.Namespace]++
 			}
@@ -211,7 +249,7 @@ func (s *store) Replace(snap *model.Snapshot) {
 		}
 	}
 	for _, sl := range snap.Slices {
-		if s.opts.noEndpoints || !s.exposed(sl.Namespace) {
+		if s.opts.noEndpoints || !s.wanted(sl.Namespace) {
 			continue
 		}
 		s.slices[sl.Key()] = sl
@@ -234,9 +272,9 @@ func (s *store) Replace(snap *model.Snapshot) {
 	}
 	if s.opts.podsVerify {
 		for _, p := range snap.Pods {
-			if s.exposed(p.Namespace) {
+			if s.wanted(p.Namespace) {
 				s.pods[p.Key()] = p
-				s.ix.Replace("pod/"+p.Key(), s.b.pod(p))
+				s.rebuildPod(p.Key())
 			}
 		}
 	}
@@ -249,13 +287,13 @@ func (s *store) Replace(snap *model.Snapshot) {
 	for ns := range s.nsServices {
 		s.syncNamespace(ns)
 	}
-	s.publishApex()
+	s.changed()
 }
 
 // rebuildService replaces the records of the service at key from its current objects.
 func (s *store) rebuildService(key string) {
 	svc, ok := s.services[key]
-	if !ok {
+	if !ok || !s.exposed(svc.Namespace) {
 		s.ix.Replace("svc/"+key, nil)
 		return
 	}
@@ -268,13 +306,41 @@ func (s *store) rebuildService(key string) {
 	s.ix.Replace("svc/"+key, s.b.service(svc, list, s.opts.ignoreEmpty))
 }
 
+func (s *store) rebuildPod(key string) {
+	p, ok := s.pods[key]
+	if !ok || !s.exposed(p.Namespace) {
+		s.ix.Replace("pod/"+key, nil)
+		return
+	}
+	s.ix.Replace("pod/"+key, s.b.pod(p))
+}
+
+// exposureChanged follows a namespace appearing or going: with namespace_labels its services and
+// pods come and go with it.
+func (s *store) exposureChanged(ns string) {
+	s.syncNamespace(ns)
+	if !s.opts.nsByObject {
+		return
+	}
+	for key, svc := range s.services {
+		if svc.Namespace == ns {
+			s.rebuildService(key)
+		}
+	}
+	for key, p := range s.pods {
+		if p.Namespace == ns {
+			s.rebuildPod(key)
+		}
+	}
+}
+
 // syncNamespace shows a namespace's names while it exists: as an object, or implied by a service
 // in it (manifest files often leave Namespace objects out).
 func (s *store) syncNamespace(ns string) {
 	if s.nsShown == nil {
 		s.nsShown = map[string]bool{}
 	}
-	exists := s.nsObjects[ns] || s.nsServices[ns] > 0
+	exists := s.exposed(ns) && (s.nsObjects[ns] || s.nsServices[ns] > 0)
 	if exists == s.nsShown[ns] {
 		return
 	}

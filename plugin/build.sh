@@ -39,7 +39,7 @@ cd "$REPO"
 # Never let a go.work in a parent directory (or GOWORK from the environment)
 # change which modules are built.
 export GOWORK=off
-# Keep GOFLAGS from the environment, but we pass our own -mod flags.
+# GOFLAGS from the environment is kept (go build below adds -buildvcs=false).
 MODULE=$(go list -m -f '{{.Path}}')
 [[ "$MODULE" == "github.com/clusterdns/clusterdns" ]] ||
 	die "unexpected module path $MODULE in $REPO/go.mod"

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/netip"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -74,7 +75,10 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
 	if svc == "" {
 		return nil
 	}
-	out := &model.EndpointSlice{Namespace: es.Namespace, Name: es.Name, Service: svc}
+	out := &model.EndpointSlice{Namespace: es.Namespace, Name: es.Name, Service: svc, LastChange: es.CreationTimestamp.Time}
+	if t, err := time.Parse(time.RFC3339Nano, es.Annotations[triggerTimeAnnotation]); err == nil {
+		out.LastChange = t
+	}
 	for _, p := range es.Ports {
 		if p.Port == nil {
 			continue
@@ -112,6 +116,10 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
 	}
 	return out
 }
+
+// triggerTimeAnnotation is set by the EndpointSlice controller to the time of the change (pod or
+// service) that the slice's current content reflects (KEP-1249, the DNS programming latency SLI).
+const triggerTimeAnnotation = "endpoints.kubernetes.io/last-change-trigger-time"
 
 func endpointReady(c discoveryv1.EndpointConditions) bool {
 	if c.Ready != nil {

@@ -3,7 +3,10 @@
 // records from it. It knows neither client-go nor DNS.
 package model
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // Service is what DNS needs of a v1 Service.
 type Service struct {
@@ -41,6 +44,10 @@ type EndpointSlice struct {
 	Service   string
 	Ports     []Port
 	Endpoints []Endpoint
+	// LastChange is when the change this version of the slice carries was triggered: the
+	// endpoints.kubernetes.io/last-change-trigger-time annotation, else the slice's creation. The
+	// DNS programming latency SLI is measured from it.
+	LastChange time.Time
 }
 
 // Key returns "namespace/name".

@@ -48,6 +48,9 @@ func (cp *ControlPlane) serviceCIDRs() string {
 func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
+	if cp.stopped {
+		return errors.New("control plane is stopped")
+	}
 	if cp.apiserver != nil && cp.apiserver.exitErr() == nil {
 		return errors.New("kube-apiserver is already running")
 	}
@@ -63,13 +66,14 @@ func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 	return waitFor(ctx, p, "kube-apiserver /readyz", httpOK(client, cp.APIServerURL+"/readyz", cp.creds.adminToken))
 }
 
-// StopAPIServer stops kube-apiserver only, leaving etcd and the controller
-// manager running, to test how clients cope with an unreachable apiserver.
+// StopAPIServer kills kube-apiserver only, abruptly like a crash, leaving
+// etcd and the controller manager running, to test how clients cope with an
+// unreachable apiserver. (A graceful stop would wait on open watches.)
 func (cp *ControlPlane) StopAPIServer() error {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	if cp.apiserver == nil {
 		return errors.New("kube-apiserver was never started")
 	}
-	return cp.apiserver.stop()
+	return cp.apiserver.kill()
 }

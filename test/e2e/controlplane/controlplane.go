@@ -47,12 +47,12 @@ type ControlPlane struct {
 	creds     *credentials
 	etcdURL   string
 
-	mu                sync.Mutex // guards apiserver across Stop/StartAPIServer
+	mu                sync.Mutex // guards apiserver and stopped
 	etcd              *process
 	apiserver         *process
 	apiserverFlags    []string
 	controllerManager *process
-	stopOnce          sync.Once
+	stopped           bool
 }
 
 // Start brings up etcd, kube-apiserver and kube-controller-manager, creates
@@ -151,16 +151,18 @@ func (cp *ControlPlane) logPath(name string) string {
 // Stop stops every component by PID, in reverse start order. It is
 // idempotent.
 func (cp *ControlPlane) Stop() {
-	cp.stopOnce.Do(func() {
-		cp.mu.Lock()
-		defer cp.mu.Unlock()
-		for _, p := range []*process{cp.controllerManager, cp.apiserver, cp.etcd} {
-			if p == nil {
-				continue
-			}
-			if err := p.stop(); err != nil {
-				fmt.Fprintf(cp.log, "controlplane: %v\n", err)
-			}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.stopped {
+		return
+	}
+	cp.stopped = true
+	for _, p := range []*process{cp.controllerManager, cp.apiserver, cp.etcd} {
+		if p == nil {
+			continue
 		}
-	})
+		if err := p.stop(); err != nil {
+			fmt.Fprintf(cp.log, "controlplane: %v\n", err)
+		}
+	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // stopGrace is how long a component gets to exit after SIGTERM before SIGKILL.
-const stopGrace = 10 * time.Second
+const stopGrace = 5 * time.Second
 
 // process is one running control-plane binary, in its own process group,
 // writing stdout and stderr to its own log file.
@@ -49,27 +49,49 @@ func startProcess(name, bin, logPath string, args []string) (*process, error) {
 func (p *process) exitErr() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s (pid %d) exited: %v", p.name, p.cmd.Process.Pid, p.err)
+		if p.err == nil {
+			return fmt.Errorf("%s (pid %d) exited", p.name, p.cmd.Process.Pid)
+		}
+		return fmt.Errorf("%s (pid %d) exited: %w", p.name, p.cmd.Process.Pid, p.err)
 	default:
 		return nil
 	}
 }
 
-// stop terminates the process group by PID, escalating to SIGKILL after
+// stop terminates the process group gracefully, escalating to SIGKILL after
 // stopGrace, and waits for the process to be reaped. It is idempotent.
 func (p *process) stop() error {
-	pgid := p.cmd.Process.Pid
-	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("terminate %s (pid %d): %w", p.name, pgid, err)
+	if err := p.signal(syscall.SIGTERM); err != nil {
+		return err
 	}
 	select {
 	case <-p.done:
 		return nil
 	case <-time.After(stopGrace):
 	}
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill %s (pid %d): %w", p.name, pgid, err)
+	return p.kill()
+}
+
+// kill SIGKILLs the process group, like a crash, and waits for the process
+// to be reaped. It is idempotent.
+func (p *process) kill() error {
+	if err := p.signal(syscall.SIGKILL); err != nil {
+		return err
 	}
 	<-p.done
+	return nil
+}
+
+// signal sends sig to the process group by PID unless already reaped.
+func (p *process) signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	pgid := p.cmd.Process.Pid
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s (pid %d) with %v: %w", p.name, pgid, sig, err)
+	}
 	return nil
 }

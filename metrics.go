@@ -1,0 +1,71 @@
+package clusterdns
+
+import (
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics, exported through the prometheus plugin as coredns_clusterdns_*.
+var (
+	// programmingDuration is the Kubernetes DNS programming latency SLI: from the change in the
+	// cluster (the EndpointSlice's last-change-trigger-time) to the answer being served.
+	programmingDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "dns_programming_duration_seconds",
+		Help:      "Time from a change in the cluster to its DNS answer, by service kind.",
+		Buckets:   prometheus.ExponentialBuckets(0.001, 2, 20),
+	}, []string{"service_kind"})
+
+	objects = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "objects",
+		Help:      "Objects held for DNS, by kind.",
+	}, []string{"kind"})
+
+	synced = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "synced",
+		Help:      "1 once the first complete data set is loaded, else 0.",
+	})
+
+	watchErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "watch_errors_total",
+		Help:      "Failed lists and watches of the API server (each is retried), by resource.",
+	}, []string{"resource"})
+
+	apiRequestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "api_request_duration_seconds",
+		Help:      "Latency of requests to the Kubernetes API server, by verb.",
+		Buckets:   prometheus.ExponentialBuckets(0.001, 2, 16),
+	}, []string{"verb"})
+
+	apiRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "api_requests_total",
+		Help:      "Requests to the Kubernetes API server, by HTTP status code and method.",
+	}, []string{"code", "method"})
+)
+
+func observeProgramming(kind string, since time.Time) {
+	if !since.IsZero() {
+		programmingDuration.WithLabelValues(kind).Observe(time.Since(since).Seconds())
+	}
+}
+
+func countObjects(services, slices, pods, namespaces int) {
+	objects.WithLabelValues("services").Set(float64(services))
+	objects.WithLabelValues("endpointslices").Set(float64(slices))
+	objects.WithLabelValues("pods").Set(float64(pods))
+	objects.WithLabelValues("namespaces").Set(float64(namespaces))
+}

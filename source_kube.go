@@ -1,0 +1,74 @@
+package clusterdns
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/kube"
+	"github.com/coredns/coredns/coremain"
+)
+
+// defaultStartupTimeout is how long startup waits for the first sync, as the incumbent.
+const defaultStartupTimeout = 5 * time.Second
+
+// kubeSource serves the live cluster through client-go informers.
+type kubeSource struct {
+	client         kube.ClientConfig
+	watch          kube.WatchConfig
+	startupTimeout time.Duration
+}
+
+// userAgent names this plugin and the CoreDNS it runs in, so API server audit logs tell it apart.
+func userAgent() string {
+	return fmt.Sprintf("clusterdns CoreDNS/%s", coremain.CoreVersion)
+}
+
+// Start connects and waits up to startup_timeout for the first complete list of everything. Past
+// that it serves what it has: names it does not know yet get SERVFAIL until the sync completes.
+func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error {
+	health := &kube.Health{Report: reportHealth}
+	s.client.Health, s.watch.Health = health, health
+	client, err := kube.NewClient(s.client)
+	if err != nil {
+		return err
+	}
+	kube.RegisterRequestMetrics(
+		func(verb string, d time.Duration) { apiRequestDuration.WithLabelValues(verb).Observe(d.Seconds()) },
+		func(code, method string) { apiRequests.WithLabelValues(code, method).Inc() },
+	)
+	w, err := kube.Watch(ctx, client, s.watch, st)
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		if w.WaitForSync(ctx) {
+			synced()
+			close(done)
+		}
+	}()
+	timer := time.NewTimer(s.startupTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-timer.C:
+		log.Warningf("not synced with the API server after %s: names not known yet get SERVFAIL until it is", s.startupTimeout)
+	}
+	return nil
+}
+
+// reportHealth logs once per outage and once per refused resource, never per retry.
+func reportHealth(e kube.Event) {
+	switch e.Kind {
+	case kube.WatchError:
+		watchErrors.WithLabelValues(e.Resource).Inc()
+	case kube.Down:
+		log.Warningf("API server unreachable (%s: %v): serving the last data until it is back", e.Resource, e.Err)
+	case kube.Up:
+		log.Infof("API server reachable again after %s", e.DownFor.Round(time.Second))
+	case kube.Forbidden:
+		log.Errorf("RBAC: list/watch of %s refused: %v; grant list and watch on %s to this server's account", e.Resource, e.Err, e.Resource)
+	}
+}
