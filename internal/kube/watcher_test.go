@@ -1,0 +1,106 @@
+package kube
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/model"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// recorder is a Sink that remembers what it holds.
+type recorder struct {
+	mu       sync.Mutex
+	services map[string]*model.Service
+	slices   map[string]*model.EndpointSlice
+	pods     map[string]*model.Pod
+	ns       map[string]bool
+}
+
+func newRecorder() *recorder {
+	return &recorder{services: map[string]*model.Service{}, slices: map[string]*model.EndpointSlice{}, pods: map[string]*model.Pod{}, ns: map[string]bool{}}
+}
+
+func (r *recorder) UpsertService(s *model.Service) { r.mu.Lock(); r.services[s.Key()] = s; r.mu.Unlock() }
+func (r *recorder) DeleteService(ns, n string)     { r.mu.Lock(); delete(r.services, ns+"/"+n); r.mu.Unlock() }
+func (r *recorder) UpsertEndpointSlice(s *model.EndpointSlice) {
+	r.mu.Lock()
+	r.slices[s.Key()] = s
+	r.mu.Unlock()
+}
+func (r *recorder) DeleteEndpointSlice(ns, n string) { r.mu.Lock(); delete(r.slices, ns+"/"+n); r.mu.Unlock() }
+func (r *recorder) UpsertPod(p *model.Pod)           { r.mu.Lock(); r.pods[p.Key()] = p; r.mu.Unlock() }
+func (r *recorder) DeletePod(ns, n string)           { r.mu.Lock(); delete(r.pods, ns+"/"+n); r.mu.Unlock() }
+func (r *recorder) UpsertNamespace(n *model.Namespace) {
+	r.mu.Lock()
+	r.ns[n.Name] = true
+	r.mu.Unlock()
+}
+func (r *recorder) DeleteNamespace(n string)  { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
+func (r *recorder) Replace(*model.Snapshot)   {}
+func (r *recorder) has(check func() bool) bool { r.mu.Lock(); defer r.mu.Unlock(); return check() }
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func TestWatchFeedsTheSinkAndStopsCleanly(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ready := true
+	client := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.5", ClusterIPs: []string{"10.96.0.5"}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1",
+			Labels: map[string]string{"kubernetes.io/service-name": "web"}}, AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"}, Status: corev1.PodStatus{PodIP: "10.244.0.1"}},
+	)
+	sink := newRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := Watch(ctx, client, WatchConfig{Endpoints: true, Pods: true}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncCtx, syncCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer syncCancel()
+	if !w.WaitForSync(syncCtx) {
+		t.Fatal("no sync")
+	}
+	if !sink.has(func() bool {
+		return sink.services["default/web"] != nil && sink.slices["default/web-1"] != nil && sink.pods["default/p"] != nil && sink.ns["default"]
+	}) {
+		t.Fatal("synced before the sink had every object")
+	}
+
+	if err := client.CoreV1().Services("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the service delete", func() bool { return sink.has(func() bool { return sink.services["default/web"] == nil }) })
+
+	// A pod that loses its IP is no longer named.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"}}
+	if _, err := client.CoreV1().Pods("default").Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pod without IP to go", func() bool { return sink.has(func() bool { return sink.pods["default/p"] == nil }) })
+
+	cancel()
+	eventually(t, "informer goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
+}
