@@ -28,23 +28,35 @@ func newRecorder() *recorder {
 	return &recorder{services: map[string]*model.Service{}, slices: map[string]*model.EndpointSlice{}, pods: map[string]*model.Pod{}, ns: map[string]bool{}}
 }
 
-func (r *recorder) UpsertService(s *model.Service) { r.mu.Lock(); r.services[s.Key()] = s; r.mu.Unlock() }
-func (r *recorder) DeleteService(ns, n string)     { r.mu.Lock(); delete(r.services, ns+"/"+n); r.mu.Unlock() }
+func (r *recorder) UpsertService(s *model.Service) {
+	r.mu.Lock()
+	r.services[s.Key()] = s
+	r.mu.Unlock()
+}
+func (r *recorder) DeleteService(ns, n string) {
+	r.mu.Lock()
+	delete(r.services, ns+"/"+n)
+	r.mu.Unlock()
+}
 func (r *recorder) UpsertEndpointSlice(s *model.EndpointSlice) {
 	r.mu.Lock()
 	r.slices[s.Key()] = s
 	r.mu.Unlock()
 }
-func (r *recorder) DeleteEndpointSlice(ns, n string) { r.mu.Lock(); delete(r.slices, ns+"/"+n); r.mu.Unlock() }
-func (r *recorder) UpsertPod(p *model.Pod)           { r.mu.Lock(); r.pods[p.Key()] = p; r.mu.Unlock() }
-func (r *recorder) DeletePod(ns, n string)           { r.mu.Lock(); delete(r.pods, ns+"/"+n); r.mu.Unlock() }
+func (r *recorder) DeleteEndpointSlice(ns, n string) {
+	r.mu.Lock()
+	delete(r.slices, ns+"/"+n)
+	r.mu.Unlock()
+}
+func (r *recorder) UpsertPod(p *model.Pod) { r.mu.Lock(); r.pods[p.Key()] = p; r.mu.Unlock() }
+func (r *recorder) DeletePod(ns, n string) { r.mu.Lock(); delete(r.pods, ns+"/"+n); r.mu.Unlock() }
 func (r *recorder) UpsertNamespace(n *model.Namespace) {
 	r.mu.Lock()
 	r.ns[n.Name] = true
 	r.mu.Unlock()
 }
-func (r *recorder) DeleteNamespace(n string)  { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
-func (r *recorder) Replace(*model.Snapshot)   {}
+func (r *recorder) DeleteNamespace(n string)   { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
+func (r *recorder) Replace(*model.Snapshot)    {}
 func (r *recorder) has(check func() bool) bool { r.mu.Lock(); defer r.mu.Unlock(); return check() }
 
 func eventually(t *testing.T, what string, cond func() bool) {
