@@ -128,16 +128,17 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, ready []
 // headless adds one address record per ready endpoint at the service name and at the endpoint's
 // own name, N x M SRV records targeting endpoint names, and one PTR per endpoint address.
 func (b *builder) headless(out *sets, base string, ready []readyEndpoint, withPTR bool) {
-	for _, e := range ready {
-		name := e.label + "." + base
+	names := make([]string, len(ready)) // built once: the records, SRV targets and PTRs share them
+	for i, e := range ready {
+		names[i] = e.label + "." + base
 		out.add(base, addrType(e.addr), b.addr(base, e.addr))
-		out.add(name, addrType(e.addr), b.addr(name, e.addr))
+		out.add(names[i], addrType(e.addr), b.addr(names[i], e.addr))
 		if withPTR {
-			b.ptr(out, e.addr, name)
+			b.ptr(out, e.addr, names[i])
 		}
 	}
-	for _, e := range ready {
-		name := e.label + "." + base
+	for i, e := range ready {
+		name := names[i]
 		glue := out.addrs(name)
 		for _, p := range e.ports {
 			b.srv(out, base, p, name, glue)

@@ -58,6 +58,7 @@ func setup(c *caddy.Controller) error {
 func (c *ClusterDNS) start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
+	synced.Set(0)
 	markSynced := func() {
 		c.synced.Store(true)
 		synced.Set(1)
