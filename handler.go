@@ -2,8 +2,7 @@ package clusterdns
 
 import (
 	"context"
-	"net/netip"
-	"strings"
+		"strings"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 
@@ -43,7 +42,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 	}
 
-	a := c.lookup(name, zone, q.Qtype)
+	a := c.lookup(name, q.Qtype)
 	rcode := dns.RcodeSuccess
 	switch a.outcome {
 	case nameError:
@@ -78,10 +77,10 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 }
 
 // lookup finds name (lower case, inside zone) in the index; CNAMEs are returned, not followed.
-func (c *ClusterDNS) lookup(name, zone string, qtype uint16) answer {
+func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
 	sets, ok := c.store.ix.Lookup(name)
-	if !ok && c.pods == podsInsecure {
-		sets, ok = c.insecurePod(name, zone)
+	if !ok {
+		sets, ok = c.store.ix.Synthesize(name)
 	}
 	if !ok {
 		return answer{outcome: nameError}
@@ -112,8 +111,8 @@ func (c *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dn
 	out := answer{rrs: []dns.RR{cname}}
 	for range maxChase {
 		target := cname.Target
-		if zone := c.match(target); zone != "" {
-			next := c.lookup(target, zone, qtype)
+		if c.match(target) != "" {
+			next := c.lookup(target, qtype)
 			out.rrs = append(out.rrs, next.rrs...)
 			out.extra = append(out.extra, next.extra...)
 			if next.outcome == nameError {
@@ -161,41 +160,6 @@ func (c *ClusterDNS) match(name string) string {
 		}
 	}
 	return ""
-}
-
-// insecurePod answers "<dashed-ip>.<ns>.pod.<zone>" for any well-formed address in an existing
-// namespace ("pods insecure"). Anything else below pod.<zone> does not exist, so that
-// "x.1-2-3-4.<ns>.pod.<zone>" is NXDOMAIN, not an alias (the incumbent's unbounded name space).
-func (c *ClusterDNS) insecurePod(name, zone string) ([]index.RRSet, bool) {
-	rest, ok := strings.CutSuffix(name, ".pod."+zone)
-	if !ok {
-		return nil, false
-	}
-	label, ns, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(ns, ".") {
-		return nil, false
-	}
-	ip, ok := parseDashed(label)
-	if !ok {
-		return nil, false
-	}
-	if _, exists := c.store.ix.Lookup(ns + ".pod." + zone); !exists {
-		return nil, false
-	}
-	rr := c.store.b.addr(name, ip)
-	return []index.RRSet{{Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
-}
-
-// parseDashed reads a dashed address label: 10-244-1-7 or 2001-db8--1. Leading zeros, zones and
-// IPv4-mapped forms are rejected so that one address has one name.
-func parseDashed(label string) (netip.Addr, bool) {
-	if strings.Count(label, "-") == 3 {
-		if ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ".")); err == nil {
-			return ip, true
-		}
-	}
-	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ":"))
-	return ip, err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == ""
 }
 
 // lowerName lower-cases a name, without allocating when it already is.

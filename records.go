@@ -25,8 +25,9 @@ const (
 type builder struct {
 	zones    []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
 	reverse  []string // reverse zones served, lower case, fully qualified
-	ttl      uint32
-	podNames bool // endpoint_pod_names
+	ttl          uint32
+	podNames     bool // endpoint_pod_names
+	insecurePods bool // pods insecure
 }
 
 // sets accumulates one owner's records, one Set per (name, type), in the order first added.
@@ -96,7 +97,7 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 		if svc.Headless {
 			b.headless(&out, base, ready, zi == 0)
 		} else {
-			b.clusterIP(&out, svc, base, ready, zi == 0)
+			b.clusterIP(&out, svc, base, slices, zi == 0)
 		}
 	}
 	setSRVWeights(out.list)
@@ -105,7 +106,7 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 
 // clusterIP adds the virtual IP, an SRV per port (named ports also under _port._proto), the PTR of
 // the ClusterIP, and the names of the ready endpoints as the incumbent answers them.
-func (b *builder) clusterIP(out *sets, svc *model.Service, base string, ready []readyEndpoint, withPTR bool) {
+func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices []*model.EndpointSlice, withPTR bool) {
 	for _, ip := range svc.ClusterIPs {
 		out.add(base, addrType(ip), b.addr(base, ip))
 		if withPTR {
@@ -119,9 +120,22 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, ready []
 			b.srv(out, portName(p, base), p, base, glue)
 		}
 	}
-	for _, e := range ready {
-		name := e.label + "." + base
-		out.add(name, addrType(e.addr), b.addr(name, e.addr))
+	out.add(base, index.Marker, nil).Children = b.endpointChildren(slices)
+}
+
+// endpointChildren answers "<endpoint>.<service>" of a ClusterIP service, as the incumbent does,
+// on demand: the spec does not ask for these names and precomputing them would cost memory per
+// endpoint for answers almost never asked. slices are never modified once stored.
+func (b *builder) endpointChildren(slices []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
+	return func(name, label string) ([]*index.Set, bool) {
+		ip, isAddr := parseDashed(label)
+		var out sets
+		for _, e := range readyEndpoints(slices, b.podNames) {
+			if e.label == label || (isAddr && e.named == "" && e.addr == ip) {
+				out.add(name, addrType(e.addr), b.addr(name, e.addr))
+			}
+		}
+		return setPointers(out.list), len(out.list) > 0
 	}
 }
 
@@ -208,9 +222,44 @@ func (b *builder) namespace(name string) []index.Set {
 	var out sets
 	for _, z := range b.zones {
 		out.add(name+".svc."+z, index.Marker, nil)
-		out.add(name+".pod."+z, index.Marker, nil)
+		pods := out.add(name+".pod."+z, index.Marker, nil)
+		if b.insecurePods {
+			pods.Children = b.insecurePod
+		}
 	}
 	return out.list
+}
+
+// insecurePod answers "<dashed-ip>.<ns>.pod.<zone>" for any well-formed address ("pods insecure").
+// Only names one label below the namespace exist, so "x.1-2-3-4.<ns>.pod.<zone>" is NXDOMAIN, not
+// an alias (the incumbent's unbounded name space).
+func (b *builder) insecurePod(name, label string) ([]*index.Set, bool) {
+	ip, ok := parseDashed(label)
+	if !ok {
+		return nil, false
+	}
+	rr := b.addr(name, ip)
+	return []*index.Set{{Name: name, Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
+}
+
+// parseDashed reads a dashed address label: 10-244-1-7 or 2001-db8--1. Leading zeros, zones and
+// IPv4-mapped forms are rejected so that one address has one name.
+func parseDashed(label string) (netip.Addr, bool) {
+	if strings.Count(label, "-") == 3 {
+		if ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ".")); err == nil {
+			return ip, true
+		}
+	}
+	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ":"))
+	return ip, err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == ""
+}
+
+func setPointers(list []index.Set) []*index.Set {
+	out := make([]*index.Set, len(list))
+	for i := range list {
+		out[i] = &list[i]
+	}
+	return out
 }
 
 // apex builds a zone's SOA and NS (with glue for ns.dns.<zone>), and for forward zones the
@@ -302,6 +351,7 @@ func portName(p model.Port, base string) string {
 type readyEndpoint struct {
 	addr  netip.Addr
 	label string
+	named string // the hostname or pod name the label came from, "" for a dashed address
 	ports []model.Port
 }
 
@@ -320,23 +370,29 @@ func readyEndpoints(slices []*model.EndpointSlice, podNames bool) []readyEndpoin
 					continue
 				}
 				seen[ip] = struct{}{}
-				out = append(out, readyEndpoint{addr: ip, label: endpointLabel(e, ip, podNames), ports: sl.Ports})
+				named := endpointName(e, podNames)
+				label := named
+				if label == "" {
+					label = dashed(ip)
+				}
+				out = append(out, readyEndpoint{addr: ip, label: label, named: named, ports: sl.Ports})
 			}
 		}
 	}
 	return out
 }
 
-// endpointLabel is the endpoint's hostname, else (endpoint_pod_names) its pod name when that is a
-// single DNS label, else the dashed address (spec 2.5.1 lets the system pick a unique label).
-func endpointLabel(e model.Endpoint, ip netip.Addr, podNames bool) string {
+// endpointName is the endpoint's hostname, else (endpoint_pod_names) its pod name when that is a
+// single DNS label, else "": the endpoint is then named by its dashed address (spec 2.5.1 lets the
+// system pick a unique label).
+func endpointName(e model.Endpoint, podNames bool) string {
 	if e.Hostname != "" {
 		return e.Hostname
 	}
 	if podNames && e.PodName != "" && len(e.PodName) <= 63 && !strings.Contains(e.PodName, ".") {
 		return e.PodName
 	}
-	return dashed(ip)
+	return ""
 }
 
 // dashed writes an address as one DNS label: 10.244.1.7 -> 10-244-1-7, 2001:db8::1 -> 2001-db8--1.

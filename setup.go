@@ -252,7 +252,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 
 // plugin builds the plugin from a parsed stanza. nsAddrs are the addresses of ns.dns.<zone>.
 func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
-	b := &builder{ttl: cfg.ttl, podNames: cfg.podNames}
+	b := &builder{ttl: cfg.ttl, podNames: cfg.podNames, insecurePods: cfg.pods == podsInsecure}
 	for _, z := range cfg.zones {
 		z = strings.ToLower(z)
 		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {

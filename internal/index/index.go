@@ -16,20 +16,17 @@ import (
 // (for example "svc.<zone>", which the spec requires to be NODATA, not NXDOMAIN).
 const Marker uint16 = 0
 
-// Set is one owner's records of one type at one name.
+// Set is one owner's records of one type at one name, and what readers get back. Readers must not
+// modify a Set, its slices or its records: they are shared by every query.
 type Set struct {
 	Name  string // lower-case, fully qualified
 	Type  uint16
 	RRs   []dns.RR
 	Extra []dns.RR // glue for the ADDITIONAL section
-}
-
-// RRSet is what a reader gets: the records of one type at a name, merged over owners.
-// Readers must not modify the slices or the records; they are shared by every query.
-type RRSet struct {
-	Type  uint16
-	RRs   []dns.RR
-	Extra []dns.RR
+	// Children, on a Marker, answers names one label below Name that the index does not hold, for
+	// name spaces too large or too rarely asked to precompute. name is the full lower-case name,
+	// label its first label; it returns the name's sets and whether the name exists.
+	Children func(name, label string) ([]*Set, bool)
 }
 
 const shardCount = 64 // a power of two
@@ -51,7 +48,7 @@ type shard struct {
 }
 
 type node struct {
-	sets []RRSet // published: written under the shard lock, read by readers
+	sets []*Set // published: written under the shard lock, read by readers
 
 	// Writer-only fields, guarded by Index.mu.
 	contribs []*Set
@@ -73,13 +70,13 @@ func (ix *Index) shard(name string) *shard {
 	return &ix.shards[maphash.String(ix.seed, name)&(shardCount-1)]
 }
 
-// Lookup returns the RRsets at name and whether the name exists. An existing name with no sets is
+// Lookup returns the sets at name and whether the name exists. An existing name without records is
 // an empty non-terminal. name must be lower case and fully qualified.
-func (ix *Index) Lookup(name string) ([]RRSet, bool) {
+func (ix *Index) Lookup(name string) ([]*Set, bool) {
 	sh := ix.shard(name)
 	sh.mu.RLock()
 	n, ok := sh.nodes[name]
-	var sets []RRSet
+	var sets []*Set
 	if ok {
 		sets = n.sets
 	}
@@ -87,14 +84,29 @@ func (ix *Index) Lookup(name string) ([]RRSet, bool) {
 	return sets, ok
 }
 
-// Find returns the RRset of type t among sets, if any.
-func Find(sets []RRSet, t uint16) (RRSet, bool) {
+// Find returns the set of type t among sets, if it has records.
+func Find(sets []*Set, t uint16) (*Set, bool) {
 	for _, s := range sets {
-		if s.Type == t {
+		if s.Type == t && len(s.RRs) > 0 {
 			return s, true
 		}
 	}
-	return RRSet{}, false
+	return nil, false
+}
+
+// Synthesize answers a name the index does not hold from its parent's Children, if any.
+func (ix *Index) Synthesize(name string) ([]*Set, bool) {
+	i := strings.IndexByte(name, '.')
+	if i <= 0 || i == len(name)-1 {
+		return nil, false
+	}
+	parent, _ := ix.Lookup(name[i+1:])
+	for _, s := range parent {
+		if s.Children != nil {
+			return s.Children(name, name[:i])
+		}
+	}
+	return nil, false
 }
 
 // Replace swaps everything owner contributes for sets; nil sets remove the owner.
@@ -210,24 +222,29 @@ func (ix *Index) parent(name string) (string, bool) {
 	return "", false
 }
 
-// merge groups contributions by type. A type with one contributor shares its slices; the slices are
-// capped so that a reader's append can never write into them.
-func merge(contribs []*Set) []RRSet {
-	var sets []RRSet
+// merge groups contributions by type. Names with one contribution per type (almost all) publish
+// the contributions themselves; only shared types (a PTR of several services) get a merged Set.
+func merge(contribs []*Set) []*Set {
+	shared := false
+	for i, c := range contribs {
+		for _, d := range contribs[:i] {
+			shared = shared || (c.Type == d.Type && c.Type != Marker)
+		}
+	}
+	if !shared {
+		return contribs[:len(contribs):len(contribs)]
+	}
+	var sets []*Set
+	at := map[uint16]*Set{}
 	for _, c := range contribs {
-		if c.Type == Marker {
-			continue
+		m, ok := at[c.Type]
+		if !ok || c.Type == Marker {
+			m = &Set{Name: c.Name, Type: c.Type, Children: c.Children}
+			at[c.Type] = m
+			sets = append(sets, m)
 		}
-		i := 0
-		for i < len(sets) && sets[i].Type != c.Type {
-			i++
-		}
-		if i == len(sets) {
-			sets = append(sets, RRSet{Type: c.Type, RRs: c.RRs[:len(c.RRs):len(c.RRs)], Extra: c.Extra[:len(c.Extra):len(c.Extra)]})
-			continue
-		}
-		sets[i].RRs = append(sets[i].RRs[:len(sets[i].RRs):len(sets[i].RRs)], c.RRs...)
-		sets[i].Extra = append(sets[i].Extra[:len(sets[i].Extra):len(sets[i].Extra)], c.Extra...)
+		m.RRs = append(m.RRs, c.RRs...)
+		m.Extra = append(m.Extra, c.Extra...)
 	}
 	return sets
 }

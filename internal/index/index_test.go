@@ -72,8 +72,8 @@ func TestMarkerMakesANameWithoutRecords(t *testing.T) {
 	ix := New([]string{"z."})
 	ix.Replace("zone", []Set{{Name: "svc.z.", Type: Marker}})
 	sets, ok := ix.Lookup("svc.z.")
-	if !ok || len(sets) != 0 {
-		t.Fatalf("marker: exists %v with sets %v, want an existing name without records", ok, sets)
+	if _, found := Find(sets, Marker); !ok || found {
+		t.Fatalf("marker: exists %v, records found %v; want an existing name without records", ok, found)
 	}
 }
 
@@ -82,7 +82,7 @@ func TestPublishedSetsAreNotWrittenByMerges(t *testing.T) {
 	ix.Replace("one", []Set{{Name: "n.z.", Type: dns.TypeA, RRs: []dns.RR{a("n.z.", "10.0.0.1")}}})
 	before, _ := ix.Lookup("n.z.")
 	ix.Replace("two", []Set{{Name: "n.z.", Type: dns.TypeA, RRs: []dns.RR{a("n.z.", "10.0.0.2")}}})
-	if len(before[0].RRs) != 1 || before[0].RRs[0].(*dns.A).A.String() != "10.0.0.1" {
+	if len(before) != 1 || len(before[0].RRs) != 1 || before[0].RRs[0].(*dns.A).A.String() != "10.0.0.1" {
 		t.Fatal("a reader's earlier view changed under it")
 	}
 }
@@ -120,4 +120,22 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+func TestChildrenAnswerNamesBelowAMarker(t *testing.T) {
+	ix := New([]string{"z."})
+	ix.Replace("ns", []Set{{Name: "p.z.", Type: Marker, Children: func(name, label string) ([]*Set, bool) {
+		if label != "x" {
+			return nil, false
+		}
+		return []*Set{{Name: name, Type: dns.TypeA, RRs: []dns.RR{a(name, "10.0.0.9")}}}, true
+	}}})
+	if sets, ok := ix.Synthesize("x.p.z."); !ok || len(sets) != 1 || sets[0].Name != "x.p.z." {
+		t.Errorf("x.p.z.: %v %v, want the synthesized A", sets, ok)
+	}
+	for _, name := range []string{"y.p.z.", "w.x.p.z.", "p.z.", "z."} {
+		if _, ok := ix.Synthesize(name); ok {
+			t.Errorf("%s should not be synthesized", name)
+		}
+	}
 }
