@@ -2,7 +2,7 @@ package clusterdns
 
 import (
 	"context"
-		"strings"
+	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 

@@ -23,8 +23,8 @@ const (
 
 // builder turns slim objects into index sets. It is pure: same input, same records.
 type builder struct {
-	zones    []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
-	reverse  []string // reverse zones served, lower case, fully qualified
+	zones        []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
+	reverse      []string // reverse zones served, lower case, fully qualified
 	ttl          uint32
 	podNames     bool // endpoint_pod_names
 	insecurePods bool // pods insecure
