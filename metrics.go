@@ -34,6 +34,15 @@ var (
 		Help:      "1 once the first complete data set is loaded, else 0.",
 	})
 
+	// apiReachable tells whether the answers are current: 0 while the API server is unreachable
+	// and the last data is served (the incumbent gives no such signal).
+	apiReachable = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "api_reachable",
+		Help:      "0 while the Kubernetes API server is unreachable and the last data is served, else 1.",
+	})
+
 	watchErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

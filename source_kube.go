@@ -28,6 +28,7 @@ func userAgent() string {
 // that it serves what it has: names it does not know yet get SERVFAIL until the sync completes.
 func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error {
 	health := &kube.Health{Report: reportHealth}
+	apiReachable.Set(1)
 	s.client.Health, s.watch.Health = health, health
 	client, err := kube.NewClient(s.client)
 	if err != nil {
@@ -65,8 +66,10 @@ func reportHealth(e kube.Event) {
 	case kube.WatchError:
 		watchErrors.WithLabelValues(e.Resource).Inc()
 	case kube.Down:
+		apiReachable.Set(0)
 		log.Warningf("API server unreachable (%s: %v): serving the last data until it is back", e.Resource, e.Err)
 	case kube.Up:
+		apiReachable.Set(1)
 		log.Infof("API server reachable again after %s", e.DownFor.Round(time.Second))
 	case kube.Forbidden:
 		log.Errorf("RBAC: list/watch of %s refused: %v; grant list and watch on %s to this server's account", e.Resource, e.Err, e.Resource)
