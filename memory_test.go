@@ -29,7 +29,7 @@ func BenchmarkHeapPerEndpoint(b *testing.B) {
 				Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}
 			for j := range perService {
 				sl.Endpoints = append(sl.Endpoints, model.Endpoint{Ready: true, PodName: fmt.Sprintf("%s-%d", name, j),
-					Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(i<<4 | j)})}})
+					Addr: netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(i<<4 | j)})})
 			}
 			k.store.UpsertEndpointSlice(sl)
 		}

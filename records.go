@@ -365,18 +365,16 @@ func readyEndpoints(slices []*model.EndpointSlice, podNames bool) []readyEndpoin
 			if !e.Ready {
 				continue
 			}
-			for _, ip := range e.Addresses {
-				if _, dup := seen[ip]; dup {
-					continue
-				}
-				seen[ip] = struct{}{}
-				named := endpointName(e, podNames)
-				label := named
-				if label == "" {
-					label = dashed(ip)
-				}
-				out = append(out, readyEndpoint{addr: ip, label: label, named: named, ports: sl.Ports})
+			if _, dup := seen[e.Addr]; dup {
+				continue
 			}
+			seen[e.Addr] = struct{}{}
+			named := endpointName(e, podNames)
+			label := named
+			if label == "" {
+				label = dashed(e.Addr)
+			}
+			out = append(out, readyEndpoint{addr: e.Addr, label: label, named: named, ports: sl.Ports})
 		}
 	}
 	return out

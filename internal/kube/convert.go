@@ -97,15 +97,14 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
 		out.Ports = append(out.Ports, mp)
 	}
 	for _, ep := range es.Endpoints {
-		me := model.Endpoint{Ready: endpointReady(ep.Conditions)}
-		for _, s := range ep.Addresses {
-			if a, ok := parseAddr(s); ok {
-				me.Addresses = append(me.Addresses, a)
-			}
+		if len(ep.Addresses) == 0 {
+			continue
 		}
-		if len(me.Addresses) == 0 {
+		a, ok := parseAddr(ep.Addresses[0])
+		if !ok {
 			continue // nothing to answer with
 		}
+		me := model.Endpoint{Addr: a, Ready: endpointReady(ep.Conditions)}
 		if ep.Hostname != nil {
 			me.Hostname = *ep.Hostname
 		}

@@ -228,8 +228,8 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 			{Name: "dns", Protocol: "udp", Port: 53},
 		},
 		Endpoints: []model.Endpoint{
-			{Addresses: addrs("fd00:10:244:4::10"), Hostname: "zookeeper-0", PodName: "zookeeper-0", Ready: true},
-			{Addresses: addrs("fd00:10:244:4::11"), Ready: true},
+			{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Hostname: "zookeeper-0", PodName: "zookeeper-0", Ready: true},
+			{Addr: netip.MustParseAddr("fd00:10:244:4::11"), Ready: true},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -204,7 +204,7 @@ metadata:
 	want := &model.EndpointSlice{
 		Namespace: "ns1", Name: "a-xyz", Service: "a",
 		Ports:     []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}},
-		Endpoints: []model.Endpoint{{Addresses: []netip.Addr{netip.MustParseAddr("10.244.0.1")}, PodName: "a-0", Ready: true}},
+		Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.244.0.1"), PodName: "a-0", Ready: true}},
 	}
 	if !reflect.DeepEqual(es, want) {
 		t.Errorf("slice = %+v, want %+v", es, want)
@@ -672,7 +672,7 @@ func TestExampleCluster(t *testing.T) {
 		}
 	}
 	if web == nil || len(web.Endpoints) != 2 || !web.Endpoints[0].Ready || web.Endpoints[1].Ready ||
-		web.Endpoints[1].Addresses[0] != netip.MustParseAddr("10.244.2.9") {
+		web.Endpoints[1].Addr != netip.MustParseAddr("10.244.2.9") {
 		t.Errorf("web slice = %+v, want 10.244.2.8 ready and 10.244.2.9 not ready", web)
 	}
 	if zk == nil || len(zk.Endpoints) != 3 || zk.Endpoints[2].Hostname != "zookeeper-2" || zk.Endpoints[2].PodName != "zookeeper-2" {

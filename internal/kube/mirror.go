@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"net/netip"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +41,7 @@ func MirrorEndpoints(ep *corev1.Endpoints) []*model.EndpointSlice {
 					continue
 				}
 				seen[ip.String()] = true
-				e := model.Endpoint{Addresses: []netip.Addr{ip}, Hostname: a.Hostname, Ready: ready}
+				e := model.Endpoint{Addr: ip, Hostname: a.Hostname, Ready: ready}
 				if a.TargetRef != nil && a.TargetRef.Kind == "Pod" {
 					e.PodName = a.TargetRef.Name
 				}

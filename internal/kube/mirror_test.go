@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -35,8 +36,8 @@ func TestMirrorEndpoints(t *testing.T) {
 				Namespace: "default", Name: "db-1", Service: "db",
 				Ports: []model.Port{{Name: "pg", Protocol: "tcp", Port: 5432}, {Protocol: "udp", Port: 53}},
 				Endpoints: []model.Endpoint{
-					{Addresses: addrs("10.0.0.1"), Hostname: "db-0", PodName: "db-0", Ready: true},
-					{Addresses: addrs("10.0.0.2"), Ready: false},
+					{Addr: netip.MustParseAddr("10.0.0.1"), Hostname: "db-0", PodName: "db-0", Ready: true},
+					{Addr: netip.MustParseAddr("10.0.0.2"), Ready: false},
 				},
 			}},
 		},
@@ -54,11 +55,11 @@ func TestMirrorEndpoints(t *testing.T) {
 			},
 			want: []*model.EndpointSlice{
 				{Namespace: "default", Name: "db-1", Service: "db", Ports: []model.Port{{Name: "a", Protocol: "tcp", Port: 80}},
-					Endpoints: []model.Endpoint{{Addresses: addrs("10.0.0.1"), Ready: true}}},
+					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.1"), Ready: true}}},
 				{Namespace: "default", Name: "db-2", Service: "db", Ports: []model.Port{{Name: "a", Protocol: "tcp", Port: 80}},
-					Endpoints: []model.Endpoint{{Addresses: addrs("fd00::1"), Ready: true}}},
+					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("fd00::1"), Ready: true}}},
 				{Namespace: "default", Name: "db-3", Service: "db", Ports: []model.Port{{Name: "b", Protocol: "tcp", Port: 81}},
-					Endpoints: []model.Endpoint{{Addresses: addrs("10.0.0.9"), Ready: true}}},
+					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.9"), Ready: true}}},
 			},
 		},
 		{

@@ -55,7 +55,9 @@ func (e *EndpointSlice) Key() string { return e.Namespace + "/" + e.Name }
 
 // Endpoint is one endpoint of a slice.
 type Endpoint struct {
-	Addresses []netip.Addr
+	// Addr is the endpoint's address. The API allows several, but defines only the first, and the
+	// EndpointSlice controller always writes exactly one.
+	Addr netip.Addr
 	// Hostname is set by the EndpointSlice controller when the pod has spec.hostname and a
 	// spec.subdomain equal to the service name (StatefulSets).
 	Hostname string
