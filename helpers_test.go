@@ -94,3 +94,12 @@ func serve(t testing.TB, k *ClusterDNS, m *dns.Msg) *dns.Msg {
 func soa(zone string) dns.RR {
 	return test.SOA(zone + " 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5")
 }
+
+// nx is an NXDOMAIN case in cluster.local; nodata a NODATA one (NOERROR, no answer, the SOA).
+func nx(name string, qtype uint16) test.Case {
+	return test.Case{Qname: name, Qtype: qtype, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("cluster.local.")}}
+}
+
+func nodata(name string, qtype uint16) test.Case {
+	return test.Case{Qname: name, Qtype: qtype, Ns: []dns.RR{soa("cluster.local.")}}
+}

@@ -9,14 +9,6 @@ import (
 
 // Pod records, rule 11: "<dashed-ip>.<ns>.pod.<zone>" in the modes disabled, insecure, verified.
 
-func nx(name string, qtype uint16) test.Case {
-	return test.Case{Qname: name, Qtype: qtype, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("cluster.local.")}}
-}
-
-func nodata(name string, qtype uint16) test.Case {
-	return test.Case{Qname: name, Qtype: qtype, Ns: []dns.RR{soa("cluster.local.")}}
-}
-
 func TestPodsDisabled(t *testing.T) {
 	runCases(t, newPlugin(t, "pods disabled", exampleCluster), []test.Case{
 		nx("10-244-1-11.default.pod.cluster.local.", dns.TypeA),
