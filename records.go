@@ -204,30 +204,33 @@ func (b *builder) servesReverse(name string) bool {
 	return false
 }
 
-// pod builds "<dashed-ip>.<ns>.pod.<zone>" for each address of a pod ("pods verified", spec rule 11).
-func (b *builder) pod(p *model.Pod) []index.Set {
+// namespace makes "<ns>.svc.<zone>" and "<ns>.pod.<zone>" exist (spec rule 12: empty non-terminals
+// of an existing namespace are NODATA, whatever the pods mode). Pod names below answer any address
+// ("pods insecure") or the addresses of the namespace's pods (verified, non-nil).
+func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 	var out sets
 	for _, z := range b.zones {
-		for _, ip := range p.IPs {
-			name := dashed(ip) + "." + p.Namespace + ".pod." + z
-			out.add(name, addrType(ip), b.addr(name, ip))
+		out.add(name+".svc."+z, index.Marker, nil)
+		pods := out.add(name+".pod."+z, index.Marker, nil)
+		switch {
+		case verified != nil:
+			pods.Children = b.verifiedPod(verified)
+		case b.insecurePods:
+			pods.Children = b.insecurePod
 		}
 	}
 	return out.list
 }
 
-// namespace makes "<ns>.svc.<zone>" and "<ns>.pod.<zone>" exist (spec rule 12: empty non-terminals
-// of an existing namespace are NODATA, whatever the pods mode).
-func (b *builder) namespace(name string) []index.Set {
-	var out sets
-	for _, z := range b.zones {
-		out.add(name+".svc."+z, index.Marker, nil)
-		pods := out.add(name+".pod."+z, index.Marker, nil)
-		if b.insecurePods {
-			pods.Children = b.insecurePod
+// verifiedPod answers "<dashed-ip>.<ns>.pod.<zone>" only for an address of a pod in <ns>
+// ("pods verified").
+func (b *builder) verifiedPod(addrs *podAddrs) func(name, label string) ([]*index.Set, bool) {
+	return func(name, label string) ([]*index.Set, bool) {
+		if ip, ok := parseDashed(label); !ok || !addrs.has(ip) {
+			return nil, false
 		}
+		return b.insecurePod(name, label)
 	}
-	return out.list
 }
 
 // insecurePod answers "<dashed-ip>.<ns>.pod.<zone>" for any well-formed address ("pods insecure").

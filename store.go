@@ -36,6 +36,7 @@ type store struct {
 	slices     map[string]*model.EndpointSlice            // ns/slice-name
 	bySvc      map[string]map[string]*model.EndpointSlice // ns/service -> slice name -> slice
 	pods       map[string]*model.Pod
+	podAddrs   map[string]*podAddrs // namespace -> addresses of its pods, kept with pods
 	nsObjects  map[string]bool
 	nsServices map[string]int  // services per namespace: a namespace with services exists
 	nsShown    map[string]bool // namespaces whose names are in the index
@@ -65,6 +66,9 @@ func (s *store) reset() {
 	s.slices = map[string]*model.EndpointSlice{}
 	s.bySvc = map[string]map[string]*model.EndpointSlice{}
 	s.pods = map[string]*model.Pod{}
+	if s.podAddrs == nil {
+		s.podAddrs = map[string]*podAddrs{}
+	}
 	s.nsObjects = map[string]bool{}
 	s.nsServices = map[string]int{}
 }
@@ -192,8 +196,12 @@ func (s *store) UpsertPod(p *model.Pod) {
 	if !s.opts.podsVerify || !s.wanted(p.Namespace) {
 		return
 	}
+	var old []netip.Addr
+	if prev, ok := s.pods[p.Key()]; ok {
+		old = prev.IPs
+	}
 	s.pods[p.Key()] = p
-	s.rebuildPod(p.Key())
+	s.addrs(p.Namespace).swap(old, p.IPs)
 	s.changed()
 }
 
@@ -201,9 +209,9 @@ func (s *store) DeletePod(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := namespace + "/" + name
-	if _, ok := s.pods[key]; ok {
+	if p, ok := s.pods[key]; ok {
 		delete(s.pods, key)
-		s.ix.Replace("pod/"+key, nil)
+		s.addrs(namespace).swap(p.IPs, nil)
 		s.changed()
 	}
 }
@@ -267,14 +275,14 @@ func (s *store) Replace(snap *model.Snapshot) {
 	for key := range s.services {
 		s.rebuildService(key)
 	}
-	for key := range oldPods {
-		s.ix.Replace("pod/"+key, nil)
+	for _, p := range oldPods {
+		s.addrs(p.Namespace).swap(p.IPs, nil)
 	}
 	if s.opts.podsVerify {
 		for _, p := range snap.Pods {
 			if s.wanted(p.Namespace) {
 				s.pods[p.Key()] = p
-				s.rebuildPod(p.Key())
+				s.addrs(p.Namespace).swap(nil, p.IPs)
 			}
 		}
 	}
@@ -306,17 +314,19 @@ func (s *store) rebuildService(key string) {
 	s.ix.Replace("svc/"+key, s.b.service(svc, list, s.opts.ignoreEmpty))
 }
 
-func (s *store) rebuildPod(key string) {
-	p, ok := s.pods[key]
-	if !ok || !s.exposed(p.Namespace) {
-		s.ix.Replace("pod/"+key, nil)
-		return
+// addrs returns the pod address set of a namespace, made on first use and kept: the namespace's
+// names answer from it.
+func (s *store) addrs(ns string) *podAddrs {
+	a, ok := s.podAddrs[ns]
+	if !ok {
+		a = &podAddrs{}
+		s.podAddrs[ns] = a
 	}
-	s.ix.Replace("pod/"+key, s.b.pod(p))
+	return a
 }
 
-// exposureChanged follows a namespace appearing or going: with namespace_labels its services and
-// pods come and go with it.
+// exposureChanged follows a namespace appearing or going: with namespace_labels its services come
+// and go with it (its pods' names hang below its own).
 func (s *store) exposureChanged(ns string) {
 	s.syncNamespace(ns)
 	if !s.opts.nsByObject {
@@ -325,11 +335,6 @@ func (s *store) exposureChanged(ns string) {
 	for key, svc := range s.services {
 		if svc.Namespace == ns {
 			s.rebuildService(key)
-		}
-	}
-	for key, p := range s.pods {
-		if p.Namespace == ns {
-			s.rebuildPod(key)
 		}
 	}
 }
@@ -346,7 +351,11 @@ func (s *store) syncNamespace(ns string) {
 	}
 	if exists {
 		s.nsShown[ns] = true
-		s.ix.Replace("ns/"+ns, s.b.namespace(ns))
+		var verified *podAddrs
+		if s.opts.podsVerify {
+			verified = s.addrs(ns)
+		}
+		s.ix.Replace("ns/"+ns, s.b.namespace(ns, verified))
 		return
 	}
 	delete(s.nsShown, ns)

@@ -98,8 +98,14 @@ func TestObjectChangesFollow(t *testing.T) { // rule 20
 	// Pods come and go (pods verified).
 	s.UpsertPod(&model.Pod{Namespace: "team", Name: "p", IPs: []netip.Addr{ip("10.2.0.9")}})
 	expect(t, k, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	s.UpsertPod(&model.Pod{Namespace: "team", Name: "q", IPs: []netip.Addr{ip("10.2.0.9")}}) // reuses the address
 	s.DeletePod("team", "p")
+	expect(t, k, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	s.UpsertPod(&model.Pod{Namespace: "team", Name: "q", IPs: []netip.Addr{ip("10.2.0.10")}}) // moves
 	expect(t, k, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, k, "10-2-0-10.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	s.DeletePod("team", "q")
+	expect(t, k, "10-2-0-10.team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 
 	// Deletions: the service, then the namespace once nothing is left in it.
 	s.DeleteService("team", "db")
