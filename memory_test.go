@@ -28,7 +28,7 @@ func BenchmarkHeapPerEndpoint(b *testing.B) {
 			sl := &model.EndpointSlice{Namespace: ns, Name: name + "-1", Service: name,
 				Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}
 			for j := range perService {
-				sl.Endpoints = append(sl.Endpoints, model.Endpoint{Ready: true, PodName: fmt.Sprintf("%s-%d", name, j),
+				sl.Endpoints = append(sl.Endpoints, model.Endpoint{
 					Addr: netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(i<<4 | j)})})
 			}
 			k.store.UpsertEndpointSlice(sl)

@@ -26,7 +26,6 @@ type builder struct {
 	zones        []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
 	reverse      []string // reverse zones served, lower case, fully qualified
 	ttl          uint32
-	podNames     bool // endpoint_pod_names
 	insecurePods bool // pods insecure
 }
 
@@ -85,7 +84,7 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 		}
 		return out.list
 	}
-	ready := readyEndpoints(slices, b.podNames)
+	ready := readyEndpoints(slices)
 	if svc.Headless && len(ready) == 0 {
 		return nil // spec 2.5.1: a headless service without ready endpoints does not exist
 	}
@@ -130,7 +129,7 @@ func (b *builder) endpointChildren(slices []*model.EndpointSlice) func(name, lab
 	return func(name, label string) ([]*index.Set, bool) {
 		ip, isAddr := parseDashed(label)
 		var out sets
-		for _, e := range readyEndpoints(slices, b.podNames) {
+		for _, e := range readyEndpoints(slices) {
 			if e.label == label || (isAddr && e.named == "" && e.addr == ip) {
 				out.add(name, addrType(e.addr), b.addr(name, e.addr))
 			}
@@ -151,14 +150,21 @@ func (b *builder) headless(out *sets, base string, ready []readyEndpoint, withPT
 			b.ptr(out, e.addr, names[i])
 		}
 	}
+	portNames := map[model.Port]string{} // one owner string per port, shared by its N records
 	for i, e := range ready {
 		name := names[i]
 		glue := out.addrs(name)
 		for _, p := range e.ports {
 			b.srv(out, base, p, name, glue)
-			if p.Name != "" {
-				b.srv(out, portName(p, base), p, name, glue)
+			if p.Name == "" {
+				continue
 			}
+			owner, ok := portNames[p]
+			if !ok {
+				owner = portName(p, base)
+				portNames[p] = owner
+			}
+			b.srv(out, owner, p, name, glue)
 		}
 	}
 }
@@ -360,19 +366,16 @@ type readyEndpoint struct {
 
 // readyEndpoints flattens the ready addresses of a service's slices, once per address: during a
 // rollout the same address can briefly sit in two slices.
-func readyEndpoints(slices []*model.EndpointSlice, podNames bool) []readyEndpoint {
+func readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
 	var out []readyEndpoint
 	seen := map[netip.Addr]struct{}{}
 	for _, sl := range slices {
 		for _, e := range sl.Endpoints {
-			if !e.Ready {
-				continue
-			}
 			if _, dup := seen[e.Addr]; dup {
 				continue
 			}
 			seen[e.Addr] = struct{}{}
-			named := endpointName(e, podNames)
+			named := endpointName(e)
 			label := named
 			if label == "" {
 				label = dashed(e.Addr)
@@ -383,15 +386,12 @@ func readyEndpoints(slices []*model.EndpointSlice, podNames bool) []readyEndpoin
 	return out
 }
 
-// endpointName is the endpoint's hostname, else (endpoint_pod_names) its pod name when that is a
-// single DNS label, else "": the endpoint is then named by its dashed address (spec 2.5.1 lets the
+// endpointName is the endpoint's own name (hostname, or pod name with endpoint_pod_names) when it
+// is one DNS label, else "": the endpoint is then named by its dashed address (spec 2.5.1 lets the
 // system pick a unique label).
-func endpointName(e model.Endpoint, podNames bool) string {
-	if e.Hostname != "" {
-		return e.Hostname
-	}
-	if podNames && e.PodName != "" && len(e.PodName) <= 63 && !strings.Contains(e.PodName, ".") {
-		return e.PodName
+func endpointName(e model.Endpoint) string {
+	if len(e.Name) <= 63 && !strings.Contains(e.Name, ".") {
+		return e.Name
 	}
 	return ""
 }

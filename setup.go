@@ -252,7 +252,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 
 // plugin builds the plugin from a parsed stanza. nsAddrs are the addresses of ns.dns.<zone>.
 func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
-	b := &builder{ttl: cfg.ttl, podNames: cfg.podNames, insecurePods: cfg.pods == podsInsecure}
+	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure}
 	for _, z := range cfg.zones {
 		z = strings.ToLower(z)
 		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
@@ -295,7 +295,7 @@ func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		}
 	}
 	k.store.counted = countObjects
-	filter := kube.Filter{Labels: cfg.labels}
+	filter := kube.Filter{Labels: cfg.labels, PodNames: cfg.podNames}
 	if len(cfg.manifests) > 0 {
 		k.source = &manifestSource{m: kube.NewManifests(cfg.manifests, filter)}
 		return k, nil

@@ -104,8 +104,8 @@ func TestParseOptions(t *testing.T) {
 	if got := strings.Join(b.reverse, " "); got != "0.0.10.in-addr.arpa." {
 		t.Errorf("reverse zones = %q (a CIDR is served as its reverse zone)", got)
 	}
-	if b.ttl != 0 || !b.podNames || k.pods != podsVerified {
-		t.Errorf("ttl %d, podNames %v, pods %v", b.ttl, b.podNames, k.pods)
+	if b.ttl != 0 || k.pods != podsVerified {
+		t.Errorf("ttl %d, pods %v", b.ttl, k.pods)
 	}
 	o := k.store.opts
 	if !o.noEndpoints || !o.ignoreEmpty || !o.podsVerify || !o.namespaces["middleware"] || o.namespaces["kube-system"] {

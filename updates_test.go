@@ -32,7 +32,7 @@ func expect(t *testing.T, k *ClusterDNS, name string, qtype uint16, rcode, answe
 func endpoints(prefix string, n int) []model.Endpoint {
 	out := make([]model.Endpoint, n)
 	for i := range out {
-		out[i] = model.Endpoint{Ready: true, Addr: netip.MustParseAddr(fmt.Sprintf(prefix, i))}
+		out[i] = model.Endpoint{Addr: netip.MustParseAddr(fmt.Sprintf(prefix, i))}
 	}
 	return out
 }
@@ -79,12 +79,11 @@ func TestObjectChangesFollow(t *testing.T) { // rule 20
 
 	// An endpoint becoming ready, then a slice moving to another service.
 	s.UpsertService(&model.Service{Namespace: "team", Name: "h", Headless: true})
-	sl := &model.EndpointSlice{Namespace: "team", Name: "h-1", Service: "h",
-		Endpoints: []model.Endpoint{{Addr: ip("10.2.0.1")}}}
+	sl := &model.EndpointSlice{Namespace: "team", Name: "h-1", Service: "h"} // its endpoint is not ready
 	s.UpsertEndpointSlice(sl)
 	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 	ready := *sl
-	ready.Endpoints = []model.Endpoint{{Ready: true, Addr: ip("10.2.0.1")}}
+	ready.Endpoints = []model.Endpoint{{Addr: ip("10.2.0.1")}}
 	s.UpsertEndpointSlice(&ready)
 	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 	expect(t, k, "1.0.2.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1)

@@ -64,10 +64,10 @@ func convertServicePorts(ports []corev1.ServicePort) []model.Port {
 // slice that serves no name: one without the kubernetes.io/service-name label, or of address type
 // FQDN.
 //
-// An endpoint is ready when conditions.ready is true, or when it is unset and the endpoint is not
-// terminating (the Kubernetes DNS spec reads unset as ready; a terminating endpoint of a service
+// Only ready endpoints are kept. An endpoint is ready when conditions.ready is true, or when it is
+// unset and the endpoint is not terminating (the Kubernetes DNS spec reads unset as ready; a terminating endpoint of a service
 // that publishes not-ready addresses has ready=true set by the controller).
-func ConvertEndpointSlice(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
+func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.EndpointSlice {
 	if es == nil || es.AddressType == discoveryv1.AddressTypeFQDN {
 		return nil
 	}
@@ -96,20 +96,21 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
 		}
 		out.Ports = append(out.Ports, mp)
 	}
+	out.Endpoints = make([]model.Endpoint, 0, len(es.Endpoints))
 	for _, ep := range es.Endpoints {
-		if len(ep.Addresses) == 0 {
+		if len(ep.Addresses) == 0 || !endpointReady(ep.Conditions) {
 			continue
 		}
 		a, ok := parseAddr(ep.Addresses[0])
 		if !ok {
 			continue // nothing to answer with
 		}
-		me := model.Endpoint{Addr: a, Ready: endpointReady(ep.Conditions)}
-		if ep.Hostname != nil {
-			me.Hostname = *ep.Hostname
-		}
-		if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" {
-			me.PodName = ep.TargetRef.Name
+		me := model.Endpoint{Addr: a}
+		switch {
+		case ep.Hostname != nil:
+			me.Name = *ep.Hostname
+		case podNames && ep.TargetRef != nil && ep.TargetRef.Kind == "Pod":
+			me.Name = ep.TargetRef.Name
 		}
 		out.Endpoints = append(out.Endpoints, me)
 	}

@@ -159,12 +159,9 @@ func TestEndpointReadiness(t *testing.T) {
 					Conditions: discoveryv1.EndpointConditions{Ready: tt.ready, Terminating: tt.terminating},
 				}},
 			}
-			got := ConvertEndpointSlice(es)
-			if len(got.Endpoints) != 1 {
-				t.Fatalf("got %d endpoints, want 1", len(got.Endpoints))
-			}
-			if got.Endpoints[0].Ready != tt.want {
-				t.Errorf("Ready = %v, want %v", got.Endpoints[0].Ready, tt.want)
+			got := ConvertEndpointSlice(es, false)
+			if kept := len(got.Endpoints) == 1; kept != tt.want {
+				t.Errorf("endpoint kept = %v, want %v (only ready endpoints are kept)", kept, tt.want)
 			}
 		})
 	}
@@ -187,7 +184,7 @@ func TestConvertEndpointSliceServesNoName(t *testing.T) {
 				AddressType: tt.family,
 				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"web.example.com"}}},
 			}
-			if got := ConvertEndpointSlice(es); got != nil {
+			if got := ConvertEndpointSlice(es, false); got != nil {
 				t.Errorf("ConvertEndpointSlice = %+v, want nil", got)
 			}
 		})
@@ -215,9 +212,13 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 				TargetRef: &corev1.ObjectReference{Kind: "Node", Name: "worker-4"}, // not a pod
 			},
 			{Addresses: []string{"garbage"}}, // no usable address: dropped
+			{
+				Addresses: []string{"fd00:10:244:4::12"},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "zookeeper-2"},
+			},
 		},
 	}
-	got := ConvertEndpointSlice(es)
+	got := ConvertEndpointSlice(es, false)
 	want := &model.EndpointSlice{
 		Namespace: "middleware",
 		Name:      "zk-q5jzd",
@@ -228,12 +229,18 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 			{Name: "dns", Protocol: "udp", Port: 53},
 		},
 		Endpoints: []model.Endpoint{
-			{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Hostname: "zookeeper-0", PodName: "zookeeper-0", Ready: true},
-			{Addr: netip.MustParseAddr("fd00:10:244:4::11"), Ready: true},
+			{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Name: "zookeeper-0"},
+			{Addr: netip.MustParseAddr("fd00:10:244:4::11")},
+			{Addr: netip.MustParseAddr("fd00:10:244:4::12")},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConvertEndpointSlice =\n%+v\nwant\n%+v", got, want)
+	}
+	// With endpoint_pod_names, an endpoint without hostname is named by its pod; a hostname wins.
+	want.Endpoints[2].Name = "zookeeper-2"
+	if got := ConvertEndpointSlice(es, true); !reflect.DeepEqual(got, want) {
+		t.Errorf("ConvertEndpointSlice keeping pod names =\n%+v\nwant\n%+v", got, want)
 	}
 }
 

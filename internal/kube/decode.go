@@ -185,7 +185,7 @@ func (d *decoder) slice(o *discoveryv1.EndpointSlice) {
 	if !d.filter.Keep(o.Labels) {
 		return
 	}
-	if s := ConvertEndpointSlice(o); s != nil {
+	if s := ConvertEndpointSlice(o, d.filter.PodNames); s != nil {
 		d.out.slices = append(d.out.slices, s)
 	}
 }
@@ -215,7 +215,7 @@ func (d *decoder) endpoints(o *corev1.Endpoints) {
 	if !d.filter.Keep(l) {
 		return
 	}
-	slices := MirrorEndpoints(o)
+	slices := MirrorEndpoints(o, d.filter.PodNames)
 	if o.Labels[skipMirrorLabel] == "true" {
 		return
 	}

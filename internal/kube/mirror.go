@@ -18,7 +18,7 @@ const skipMirrorLabel = discoveryv1.LabelSkipMirror // "endpointslice.kubernetes
 // "addresses" are ready, "notReadyAddresses" are not; hostname and a Pod targetRef are kept; the
 // ports are the subset's. Unparseable addresses are dropped. Objects labelled
 // endpointslice.kubernetes.io/skip-mirror=true give nothing.
-func MirrorEndpoints(ep *corev1.Endpoints) []*model.EndpointSlice {
+func MirrorEndpoints(ep *corev1.Endpoints, podNames bool) []*model.EndpointSlice {
 	if ep == nil || ep.Labels[skipMirrorLabel] == "true" {
 		return nil
 	}
@@ -34,26 +34,22 @@ func MirrorEndpoints(ep *corev1.Endpoints) []*model.EndpointSlice {
 		}
 		var v4, v6 []model.Endpoint
 		seen := map[string]bool{}
-		add := func(addrs []corev1.EndpointAddress, ready bool) {
-			for _, a := range addrs {
-				ip, ok := parseAddr(a.IP)
-				if !ok || seen[ip.String()] {
-					continue
-				}
-				seen[ip.String()] = true
-				e := model.Endpoint{Addr: ip, Hostname: a.Hostname, Ready: ready}
-				if a.TargetRef != nil && a.TargetRef.Kind == "Pod" {
-					e.PodName = a.TargetRef.Name
-				}
-				if ip.Is4() {
-					v4 = append(v4, e)
-				} else {
-					v6 = append(v6, e)
-				}
+		for _, a := range ss.Addresses { // notReadyAddresses are never named
+			ip, ok := parseAddr(a.IP)
+			if !ok || seen[ip.String()] {
+				continue
+			}
+			seen[ip.String()] = true
+			e := model.Endpoint{Addr: ip, Name: a.Hostname}
+			if e.Name == "" && podNames && a.TargetRef != nil && a.TargetRef.Kind == "Pod" {
+				e.Name = a.TargetRef.Name
+			}
+			if ip.Is4() {
+				v4 = append(v4, e)
+			} else {
+				v6 = append(v6, e)
 			}
 		}
-		add(ss.Addresses, true)
-		add(ss.NotReadyAddresses, false)
 		for _, eps := range [][]model.Endpoint{v4, v6} {
 			if len(eps) == 0 {
 				continue

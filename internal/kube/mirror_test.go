@@ -23,7 +23,7 @@ func TestMirrorEndpoints(t *testing.T) {
 		want   []*model.EndpointSlice
 	}{
 		{
-			name: "ready and not-ready addresses with hostname and pod",
+			name: "ready addresses with hostname; not-ready ones dropped",
 			subs: []corev1.EndpointSubset{{
 				Addresses: []corev1.EndpointAddress{
 					{IP: "10.0.0.1", Hostname: "db-0", TargetRef: podRef("db-0")},
@@ -36,8 +36,7 @@ func TestMirrorEndpoints(t *testing.T) {
 				Namespace: "default", Name: "db-1", Service: "db",
 				Ports: []model.Port{{Name: "pg", Protocol: "tcp", Port: 5432}, {Protocol: "udp", Port: 53}},
 				Endpoints: []model.Endpoint{
-					{Addr: netip.MustParseAddr("10.0.0.1"), Hostname: "db-0", PodName: "db-0", Ready: true},
-					{Addr: netip.MustParseAddr("10.0.0.2"), Ready: false},
+					{Addr: netip.MustParseAddr("10.0.0.1"), Name: "db-0"},
 				},
 			}},
 		},
@@ -55,11 +54,11 @@ func TestMirrorEndpoints(t *testing.T) {
 			},
 			want: []*model.EndpointSlice{
 				{Namespace: "default", Name: "db-1", Service: "db", Ports: []model.Port{{Name: "a", Protocol: "tcp", Port: 80}},
-					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.1"), Ready: true}}},
+					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.1")}}},
 				{Namespace: "default", Name: "db-2", Service: "db", Ports: []model.Port{{Name: "a", Protocol: "tcp", Port: 80}},
-					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("fd00::1"), Ready: true}}},
+					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("fd00::1")}}},
 				{Namespace: "default", Name: "db-3", Service: "db", Ports: []model.Port{{Name: "b", Protocol: "tcp", Port: 81}},
-					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.9"), Ready: true}}},
+					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.9")}}},
 			},
 		},
 		{
@@ -76,7 +75,7 @@ func TestMirrorEndpoints(t *testing.T) {
 			got := MirrorEndpoints(&corev1.Endpoints{
 				ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "db", Labels: tt.labels},
 				Subsets:    tt.subs,
-			})
+			}, false)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("MirrorEndpoints =\n%s\nwant\n%s", dumpSlices(got), dumpSlices(tt.want))
 			}
@@ -93,3 +92,20 @@ func dumpSlices(ss []*model.EndpointSlice) string {
 }
 
 func sprint(v any) string { return fmt.Sprintf("%+v", v) }
+
+func TestMirrorEndpointsKeepsPodNamesWhenAsked(t *testing.T) {
+	ep := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "db"},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{
+			{IP: "10.0.0.1", TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "db-abc"}},
+			{IP: "10.0.0.2", Hostname: "db-1", TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "db-def"}},
+		}}},
+	}
+	got := MirrorEndpoints(ep, true)[0].Endpoints
+	if got[0].Name != "db-abc" || got[1].Name != "db-1" {
+		t.Errorf("names %q %q, want the pod name, and the hostname over the pod name", got[0].Name, got[1].Name)
+	}
+	if got := MirrorEndpoints(ep, false)[0].Endpoints; got[0].Name != "" {
+		t.Errorf("name %q without endpoint_pod_names, want none", got[0].Name)
+	}
+}

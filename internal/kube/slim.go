@@ -18,14 +18,18 @@ func (s *slim) GetObjectMeta() metav1.Object {
 	return &metav1.ObjectMeta{Namespace: s.namespace, Name: s.name}
 }
 
-// transform converts an API object into its slim form before any cache stores it. It must accept
-// what it already transformed: client-go may hand an object back to it.
-func transform(obj any) (any, error) {
+// transform returns the function that converts an API object into its slim form before any cache
+// stores it. It must accept what it already transformed: client-go may hand an object back to it.
+func transform(f Filter) func(obj any) (any, error) {
+	return func(obj any) (any, error) { return slimmed(obj, f.PodNames) }
+}
+
+func slimmed(obj any, podNames bool) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Service:
 		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertService(o))}, nil
 	case *discoveryv1.EndpointSlice:
-		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertEndpointSlice(o))}, nil
+		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertEndpointSlice(o, podNames))}, nil
 	case *corev1.Pod:
 		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertPod(o))}, nil
 	case *corev1.Namespace:

@@ -46,7 +46,7 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 	var factories []informers.SharedInformerFactory
 	for _, ns := range namespaces {
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
-			informers.WithTweakListOptions(selected), informers.WithTransform(transform))
+			informers.WithTweakListOptions(selected), informers.WithTransform(transform(cfg.Filter)))
 		if err := w.add(f.Core().V1().Services().Informer(), "services", cfg.Health, serviceHandler(sink)); err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 				opts.FieldSelector = fields.OneTermNotEqualSelector("spec.hostNetwork", "true").String()
 			}
 			pf := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
-				informers.WithTweakListOptions(hostNet), informers.WithTransform(transform))
+				informers.WithTweakListOptions(hostNet), informers.WithTransform(transform(cfg.Filter)))
 			if err := w.add(pf.Core().V1().Pods().Informer(), "pods", cfg.Health, podHandler(sink)); err != nil {
 				return nil, err
 			}
@@ -78,7 +78,7 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 		}
 	}
 	nf := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(nsOnly), informers.WithTransform(transform))
+		informers.WithTweakListOptions(nsOnly), informers.WithTransform(transform(cfg.Filter)))
 	if err := w.add(nf.Core().V1().Namespaces().Informer(), "namespaces", cfg.Health, namespaceHandler(sink)); err != nil {
 		return nil, err
 	}

@@ -53,17 +53,15 @@ type EndpointSlice struct {
 // Key returns "namespace/name".
 func (e *EndpointSlice) Key() string { return e.Namespace + "/" + e.Name }
 
-// Endpoint is one endpoint of a slice.
+// Endpoint is one ready endpoint of a slice: DNS never names the others, so sources drop them.
 type Endpoint struct {
 	// Addr is the endpoint's address. The API allows several, but defines only the first, and the
 	// EndpointSlice controller always writes exactly one.
 	Addr netip.Addr
-	// Hostname is set by the EndpointSlice controller when the pod has spec.hostname and a
-	// spec.subdomain equal to the service name (StatefulSets).
-	Hostname string
-	// PodName is the name of the pod in targetRef, used by endpoint_pod_names.
-	PodName string
-	Ready   bool
+	// Name is the endpoint's hostname (set by the EndpointSlice controller when the pod has
+	// spec.hostname and a spec.subdomain equal to the service name, as StatefulSet pods do), else
+	// its pod's name when the source was asked to keep pod names, else "".
+	Name string
 }
 
 // Pod is what DNS needs of a v1 Pod: its addresses, for "pods verified".
