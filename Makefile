@@ -14,7 +14,7 @@ FUZZ_TARGETS ?= FuzzServeDNS
 FUZZ_TIME   ?= 20s
 DEMO_PORT   := 1053
 
-.PHONY: all coredns run test vet unit fuzz
+.PHONY: all coredns run test vet unit fuzz bench
 
 all: coredns
 
@@ -51,3 +51,7 @@ fuzz:
 		echo "fuzz: $$t for $(FUZZ_TIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) . ; \
 	done
+
+# Benchmark against the kubernetes plugin (bench/run.sh); e.g. make bench ARGS="-scale 1000,10000"
+bench:
+	bash bench/run.sh $(ARGS)

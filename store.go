@@ -1,9 +1,9 @@
 package clusterdns
 
 import (
-	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +32,9 @@ type store struct {
 	now  func() time.Time
 
 	mu         sync.Mutex
-	services   map[string]*model.Service                  // ns/name
-	slices     map[string]*model.EndpointSlice            // ns/slice-name
-	bySvc      map[string]map[string]*model.EndpointSlice // ns/service -> slice name -> slice
+	services   map[string]*model.Service         // ns/name
+	slices     map[string]*model.EndpointSlice   // ns/slice-name
+	bySvc      map[string][]*model.EndpointSlice // ns/service -> its slices, sorted by name
 	pods       map[string]*model.Pod
 	podAddrs   map[string]*podAddrs // namespace -> addresses of its pods, kept with pods
 	nsObjects  map[string]bool
@@ -64,7 +64,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 func (s *store) reset() {
 	s.services = map[string]*model.Service{}
 	s.slices = map[string]*model.EndpointSlice{}
-	s.bySvc = map[string]map[string]*model.EndpointSlice{}
+	s.bySvc = map[string][]*model.EndpointSlice{}
 	s.pods = map[string]*model.Pod{}
 	if s.podAddrs == nil {
 		s.podAddrs = map[string]*podAddrs{}
@@ -147,10 +147,7 @@ func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	}
 	s.slices[sl.Key()] = sl
 	svcKey := sl.Namespace + "/" + sl.Service
-	if s.bySvc[svcKey] == nil {
-		s.bySvc[svcKey] = map[string]*model.EndpointSlice{}
-	}
-	s.bySvc[svcKey][sl.Name] = sl
+	s.bySvc[svcKey] = withSlice(s.bySvc[svcKey], sl)
 	s.rebuildService(svcKey)
 	s.changed()
 	if svc, ok := s.services[svcKey]; ok && (!had || sl.LastChange.After(old.LastChange)) {
@@ -183,8 +180,9 @@ func (s *store) DeleteEndpointSlice(namespace, name string) {
 func (s *store) removeSlice(sl *model.EndpointSlice) {
 	delete(s.slices, sl.Key())
 	svcKey := sl.Namespace + "/" + sl.Service
-	delete(s.bySvc[svcKey], sl.Name)
-	if len(s.bySvc[svcKey]) == 0 {
+	if rest := withoutSlice(s.bySvc[svcKey], sl.Name); len(rest) > 0 {
+		s.bySvc[svcKey] = rest
+	} else {
 		delete(s.bySvc, svcKey)
 	}
 	s.rebuildService(svcKey)
@@ -262,10 +260,7 @@ func (s *store) Replace(snap *model.Snapshot) {
 		}
 		s.slices[sl.Key()] = sl
 		svcKey := sl.Namespace + "/" + sl.Service
-		if s.bySvc[svcKey] == nil {
-			s.bySvc[svcKey] = map[string]*model.EndpointSlice{}
-		}
-		s.bySvc[svcKey][sl.Name] = sl
+		s.bySvc[svcKey] = withSlice(s.bySvc[svcKey], sl)
 	}
 	for key := range oldServices {
 		if _, kept := s.services[key]; !kept {
@@ -305,13 +300,7 @@ func (s *store) rebuildService(key string) {
 		s.ix.Replace("svc/"+key, nil)
 		return
 	}
-	// Sorted, so that the same objects always give the same record order.
-	names := slices.Sorted(maps.Keys(s.bySvc[key]))
-	list := make([]*model.EndpointSlice, len(names))
-	for i, n := range names {
-		list[i] = s.bySvc[key][n]
-	}
-	s.ix.Replace("svc/"+key, s.b.service(svc, list, s.opts.ignoreEmpty))
+	s.ix.Replace("svc/"+key, s.b.service(svc, s.bySvc[key], s.opts.ignoreEmpty))
 }
 
 // addrs returns the pod address set of a namespace, made on first use and kept: the namespace's
@@ -360,4 +349,30 @@ func (s *store) syncNamespace(ns string) {
 	}
 	delete(s.nsShown, ns)
 	s.ix.Replace("ns/"+ns, nil)
+}
+
+// withSlice returns list with sl in place of the slice of the same name, kept sorted by name so
+// that the same objects always give the same record order. list is never modified: the records
+// built from it keep it.
+func withSlice(list []*model.EndpointSlice, sl *model.EndpointSlice) []*model.EndpointSlice {
+	i, found := slices.BinarySearchFunc(list, sl.Name, func(e *model.EndpointSlice, name string) int {
+		return strings.Compare(e.Name, name)
+	})
+	out := make([]*model.EndpointSlice, 0, len(list)+1)
+	out = append(out, list[:i]...)
+	out = append(out, sl)
+	if found {
+		i++
+	}
+	return append(out, list[i:]...)
+}
+
+func withoutSlice(list []*model.EndpointSlice, name string) []*model.EndpointSlice {
+	out := make([]*model.EndpointSlice, 0, len(list))
+	for _, e := range list {
+		if e.Name != name {
+			out = append(out, e)
+		}
+	}
+	return out
 }
