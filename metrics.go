@@ -43,18 +43,18 @@ var (
 		Help:      "0 while the Kubernetes API server is unreachable and the last data is served, else 1.",
 	})
 
-	watchErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+	requestErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
-		Name:      "watch_errors_total",
-		Help:      "Failed lists and watches of the API server (each is retried), by resource.",
+		Name:      "api_request_errors_total",
+		Help:      "Failed requests to the Kubernetes API server (lists and watches are retried), by resource.",
 	}, []string{"resource"})
 
 	apiRequestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "api_request_duration_seconds",
-		Help:      "Latency of requests to the Kubernetes API server, by verb.",
+		Help:      "Time to the response headers of requests to the Kubernetes API server, by verb.",
 		Buckets:   prometheus.ExponentialBuckets(0.001, 2, 16),
 	}, []string{"verb"})
 
@@ -62,8 +62,8 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "api_requests_total",
-		Help:      "Requests to the Kubernetes API server, by HTTP status code and method.",
-	}, []string{"code", "method"})
+		Help:      "Requests to the Kubernetes API server, by HTTP status code and verb.",
+	}, []string{"code", "verb"})
 )
 
 func observeProgramming(kind string, since time.Time) {

@@ -27,17 +27,13 @@ func userAgent() string {
 // Start connects and waits up to startup_timeout for the first complete list of everything. Past
 // that it serves what it has: names it does not know yet get SERVFAIL until the sync completes.
 func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error {
-	health := &kube.Health{Report: reportHealth}
+	health := &kube.Health{Report: reportHealth, Request: observeRequest}
 	apiReachable.Set(1)
 	s.client.Health, s.watch.Health = health, health
 	client, err := kube.NewClient(s.client)
 	if err != nil {
 		return err
 	}
-	kube.RegisterRequestMetrics(
-		func(verb string, d time.Duration) { apiRequestDuration.WithLabelValues(verb).Observe(d.Seconds()) },
-		func(code, method string) { apiRequests.WithLabelValues(code, method).Inc() },
-	)
 	w, err := kube.Watch(ctx, client, s.watch, st)
 	if err != nil {
 		return err
@@ -60,11 +56,19 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	return nil
 }
 
+func observeRequest(verb, code string, d time.Duration) {
+	if code == "" {
+		code = "<error>"
+	}
+	apiRequests.WithLabelValues(code, verb).Inc()
+	apiRequestDuration.WithLabelValues(verb).Observe(d.Seconds())
+}
+
 // reportHealth logs once per outage and once per refused resource, never per retry.
 func reportHealth(e kube.Event) {
 	switch e.Kind {
-	case kube.WatchError:
-		watchErrors.WithLabelValues(e.Resource).Inc()
+	case kube.RequestError:
+		requestErrors.WithLabelValues(e.Resource).Inc()
 	case kube.Down:
 		apiReachable.Set(0)
 		log.Warningf("API server unreachable (%s: %v): serving the last data until it is back", e.Resource, e.Err)

@@ -22,7 +22,7 @@ type WatchConfig struct {
 	Filter          Filter          // services and EndpointSlices with these labels
 	Endpoints       bool            // watch EndpointSlices
 	Pods            bool            // watch Pods
-	Health          *Health         // told of every list or watch failure
+	Health          *Health         // told of list and watch failures client-go reports
 }
 
 // Watcher runs the informers that feed a Sink.
