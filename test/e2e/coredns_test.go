@@ -33,6 +33,8 @@ type corefileOptions struct {
 	upstream         string // host:port of the forward target
 	// manifests, when set, replaces kubeconfig (see CLUSTERDNS_E2E_SOURCE in harness_test.go).
 	manifests string
+	ttl       int           // 0: the plugin's default
+	reload    time.Duration // 0: no reload plugin
 }
 
 // corefile renders the live-API Corefile for the given ports.
@@ -43,6 +45,9 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort int) string {
 	b.WriteString("    errors\n")
 	fmt.Fprintf(&b, "    ready 127.0.0.1:%d\n", readyPort)
 	fmt.Fprintf(&b, "    prometheus 127.0.0.1:%d\n", metricsPort)
+	if o.reload > 0 {
+		fmt.Fprintf(&b, "    reload %s\n", o.reload)
+	}
 	b.WriteString("    clusterdns cluster.local in-addr.arpa ip6.arpa {\n")
 	if o.manifests != "" {
 		fmt.Fprintf(&b, "        manifests %s\n", o.manifests)
@@ -55,6 +60,9 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort int) string {
 	}
 	if o.startupTimeout > 0 && o.manifests == "" {
 		fmt.Fprintf(&b, "        startup_timeout %s\n", o.startupTimeout)
+	}
+	if o.ttl > 0 {
+		fmt.Fprintf(&b, "        ttl %d\n", o.ttl)
 	}
 	b.WriteString("        fallthrough in-addr.arpa ip6.arpa\n")
 	b.WriteString("    }\n")

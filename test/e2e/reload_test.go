@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TestReloadLeaksNoWatch reloads the Corefile several times (the reload plugin restarts the
+// plugin: OnShutdown of the old instance, OnStartup of the new) and checks that neither CoreDNS's
+// goroutines nor the API server's open watches grow with each reload.
+func TestReloadLeaksNoWatch(t *testing.T) {
+	s := env
+	if s.snapshot != "" {
+		t.Skip("needs the live API source")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := s.corefileOptions()
+	o.reload, o.ttl = 2*time.Second, 10
+	c, err := s.startCoreDNS("reload", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Log(s.diagnostics(c))
+		}
+	}()
+	waitTTL(ctx, t, c, 10)
+	goroutines, watches := counts(ctx, t, s, c)
+	t.Logf("before reloads: %v goroutines, %v watches at the API server", goroutines, watches)
+
+	const reloads = 3
+	confPath := filepath.Join(s.dir, "reload", "Corefile")
+	for i := 1; i <= reloads; i++ {
+		o.ttl = 10 + i
+		conf := strings.Replace(c.corefile, "ttl 10\n", "ttl "+strconv.Itoa(o.ttl)+"\n", 1)
+		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitTTL(ctx, t, c, o.ttl)
+	}
+	// The old instances' goroutines end shortly after their shutdown: poll, bounded.
+	var g, w float64
+	for {
+		g, w = counts(ctx, t, s, c)
+		if g <= goroutines+15 && w <= watches {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after %d reloads: %v goroutines (was %v), %v watches (was %v)", reloads, g, goroutines, w, watches)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Logf("after %d reloads: %v goroutines, %v watches", reloads, g, w)
+}
+
+// waitTTL polls until a known name answers with the given TTL: the reload is then in force.
+func waitTTL(ctx context.Context, t *testing.T, c *coreDNS, ttl int) {
+	t.Helper()
+	for {
+		r, err := c.exchange("udp", "hostnames.default.svc.cluster.local.", dns.TypeA)
+		if err == nil && len(r.Answer) > 0 && int(r.Answer[0].Header().Ttl) == ttl {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no answer with TTL %d (last %v, %v)", ttl, r, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// counts returns CoreDNS's goroutines and the API server's open watches on the resources the
+// plugin watches (kube-controller-manager's are constant meanwhile).
+func counts(ctx context.Context, t *testing.T, s *suite, c *coreDNS) (goroutines, watches float64) {
+	t.Helper()
+	g, ok := metricValue(ctx, c, "go_goroutines")
+	if !ok {
+		t.Fatal("no go_goroutines metric")
+	}
+	body, err := s.cp.Client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("API server metrics: %v", err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "apiserver_longrunning_requests{") || !strings.Contains(line, `verb="WATCH"`) {
+			continue
+		}
+		for _, r := range []string{"services", "endpointslices", "namespaces", "pods"} {
+			if strings.Contains(line, `resource="`+r+`"`) {
+				if v, ok := metricSample(line, line[:strings.LastIndexByte(line, ' ')]); ok {
+					watches += v
+				}
+			}
+		}
+	}
+	return g, watches
+}
