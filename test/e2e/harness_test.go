@@ -36,8 +36,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 )
@@ -160,14 +158,6 @@ func setup() (*suite, error) {
 		return s, err
 	}
 	fmt.Printf("e2e: control plane up in %s\n", time.Since(t0).Round(time.Millisecond))
-	// The control plane's client keeps client-go's default rate limit (5 requests/s), which
-	// makes creating the 150-pod service take a minute; the tests write through a faster one
-	// (CreateReadyPod and SetPodReady use cp.Client too).
-	fast := rest.CopyConfig(s.cp.RESTConfig)
-	fast.QPS, fast.Burst = 500, 1000
-	if s.cp.Client, err = kubernetes.NewForConfig(fast); err != nil {
-		return s, err
-	}
 
 	t0 = time.Now()
 	scCtx, scCancel := context.WithTimeout(ctx, scenarioTimeout)

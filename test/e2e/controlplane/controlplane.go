@@ -124,6 +124,8 @@ func (cp *ControlPlane) connect() error {
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
+	// Tests create objects by the hundred: client-go's default 5 requests/s would take minutes.
+	cfg.QPS, cfg.Burst = 500, 1000
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("build client: %w", err)
