@@ -1,21 +1,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/clusterdns/clusterdns/test/corednstest"
 )
 
 // Bounds on CoreDNS process waits.
@@ -71,19 +68,14 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort int) string {
 	return b.String()
 }
 
-// coreDNS is one running CoreDNS process.
+// coreDNS is one running CoreDNS process and where it serves.
 type coreDNS struct {
+	*corednstest.Process
 	name       string
 	addr       string // 127.0.0.1:port for UDP and TCP
 	readyURL   string
 	metricsURL string
 	corefile   string
-	logPath    string
-
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	err      error // Wait's result, valid once exited is closed
-	stopOnce sync.Once
 }
 
 // startCoreDNS writes a Corefile under dir/name and starts the binary on fresh loopback ports. It
@@ -93,11 +85,11 @@ func startCoreDNS(bin, dir, name string, o corefileOptions) (*coreDNS, error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
-	dnsPort, err := freeUDPTCPPort()
+	dnsPort, err := corednstest.FreeUDPTCPPort()
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freeTCPPorts(2)
+	ports, err := corednstest.FreeTCPPorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -106,95 +98,31 @@ func startCoreDNS(bin, dir, name string, o corefileOptions) (*coreDNS, error) {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	c := &coreDNS{
+	p, err := corednstest.Start(name, work, bin, "-conf", confPath)
+	if err != nil {
+		return nil, err
+	}
+	return &coreDNS{
+		Process:    p,
 		name:       name,
 		addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort)),
 		readyURL:   fmt.Sprintf("http://127.0.0.1:%d/ready", ports[0]),
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[1]),
 		corefile:   conf,
-		logPath:    filepath.Join(work, "coredns.log"),
-		exited:     make(chan struct{}),
-	}
-	logFile, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	c.cmd = exec.Command(bin, "-conf", confPath)
-	c.cmd.Dir = work
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
-	// Own process group, and killed if the test binary dies first.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	go func() {
-		c.err = c.cmd.Wait()
-		logFile.Close()
-		close(c.exited)
-	}()
-	return c, nil
+	}, nil
 }
 
-// pid is the CoreDNS process ID.
-func (c *coreDNS) pid() int { return c.cmd.Process.Pid }
-
-// exitErr reports an error if the process has already exited.
-func (c *coreDNS) exitErr() error {
-	select {
-	case <-c.exited:
-		return fmt.Errorf("CoreDNS %s (pid %d) exited: %v", c.name, c.pid(), c.err)
-	default:
-		return nil
-	}
-}
-
-// stop sends SIGTERM to the process by PID, then SIGKILL after corednsStopGrace, and waits for it
-// to be reaped. It is idempotent and returns an error if SIGKILL was needed.
-func (c *coreDNS) stop() error {
-	var err error
-	c.stopOnce.Do(func() {
-		select {
-		case <-c.exited:
-			return
-		default:
-		}
-		_ = syscall.Kill(c.pid(), syscall.SIGTERM)
-		select {
-		case <-c.exited:
-			return
-		case <-time.After(corednsStopGrace):
-		}
-		err = fmt.Errorf("CoreDNS %s (pid %d) still running %s after SIGTERM; killed", c.name, c.pid(), corednsStopGrace)
-		_ = syscall.Kill(c.pid(), syscall.SIGKILL)
-		<-c.exited
-	})
-	return err
-}
-
-// logTail returns the end of the CoreDNS log.
-func (c *coreDNS) logTail() string {
-	data, err := os.ReadFile(c.logPath)
-	if err != nil {
-		return fmt.Sprintf("(read %s: %v)", c.logPath, err)
-	}
-	if len(data) > corednsLogTail {
-		data = data[len(data)-corednsLogTail:]
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i+1:]
-		}
-	}
-	return string(data)
-}
+// stop stops the process (SIGTERM, SIGKILL after a grace period); an error if SIGKILL was needed.
+func (c *coreDNS) stop() error { return c.Stop(corednsStopGrace) }
 
 // describe is the instance's Corefile and log tail, for failure output.
 func (c *coreDNS) describe() string {
 	state := "running"
-	if err := c.exitErr(); err != nil {
+	if err := c.Exited(); err != nil {
 		state = err.Error()
 	}
 	return fmt.Sprintf("==> CoreDNS %s (pid %d, %s), %s <==\nCorefile:\n%s\n==> tail of %s <==\n%s",
-		c.name, c.pid(), state, c.addr, c.corefile, c.logPath, c.logTail())
+		c.name, c.PID(), state, c.addr, c.corefile, c.LogPath, c.LogTail(corednsLogTail))
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
@@ -219,28 +147,7 @@ func httpGet(ctx context.Context, url string) (int, string, error) {
 }
 
 // waitReady polls /ready until it answers 200, the process exits, or ctx ends.
-func (c *coreDNS) waitReady(ctx context.Context) error {
-	var last string
-	for {
-		code, body, err := c.readyStatus(ctx)
-		switch {
-		case err != nil:
-			last = err.Error()
-		case code == http.StatusOK:
-			return nil
-		default:
-			last = fmt.Sprintf("%d %s", code, strings.TrimSpace(body))
-		}
-		if err := c.exitErr(); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("CoreDNS %s: /ready not 200: %w (last: %s)", c.name, ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
+func (c *coreDNS) waitReady(ctx context.Context) error { return c.WaitReady(ctx, c.readyURL) }
 
 // waitServing waits until the DNS port answers anything (over UDP), the process exits, or ctx
 // ends. CoreDNS opens its listeners only after every plugin's startup, so this also waits for
@@ -253,7 +160,7 @@ func (c *coreDNS) waitServing(ctx context.Context, qname string, qtype uint16) e
 		} else {
 			last = err
 		}
-		if err := c.exitErr(); err != nil {
+		if err := c.Exited(); err != nil {
 			return err
 		}
 		select {
@@ -262,37 +169,4 @@ func (c *coreDNS) waitServing(ctx context.Context, qname string, qtype uint16) e
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// freeUDPTCPPort finds a loopback port free for both UDP and TCP a moment ago.
-func freeUDPTCPPort() (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		l.Close()
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		return port, nil
-	}
-	return 0, errors.New("no loopback port free for both UDP and TCP after 20 tries")
-}
-
-// freeTCPPorts returns n distinct loopback TCP ports, all held open together while chosen.
-func freeTCPPorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

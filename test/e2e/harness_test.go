@@ -21,13 +21,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -36,7 +34,7 @@ import (
 	"testing"
 	"time"
 
-
+	"github.com/clusterdns/clusterdns/test/corednstest"
 	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 )
 
@@ -117,7 +115,7 @@ func setupDeadline() time.Duration {
 func setup() (*suite, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupDeadline())
 	defer cancel()
-	root, err := repoRoot(ctx)
+	root, err := corednstest.RepoRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +133,7 @@ func setup() (*suite, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); binDir, binErr = controlplane.BinDir(ctx) }()
-	go func() { defer wg.Done(); s.coredns, dnsErr = buildCoreDNS(ctx, root) }()
+	go func() { defer wg.Done(); s.coredns, dnsErr = corednstest.Build(ctx, root) }()
 	wg.Wait()
 	if err := errors.Join(binErr, dnsErr); err != nil {
 		return s, err
@@ -181,7 +179,7 @@ func setup() (*suite, error) {
 	if err := s.main.waitReady(readyCtx); err != nil {
 		return s, err
 	}
-	fmt.Printf("e2e: CoreDNS %s (pid %d) ready in %s on %s\n", s.main.name, s.main.pid(), time.Since(t0).Round(time.Millisecond), s.main.addr)
+	fmt.Printf("e2e: CoreDNS %s (pid %d) ready in %s on %s\n", s.main.name, s.main.PID(), time.Since(t0).Round(time.Millisecond), s.main.addr)
 	return s, nil
 }
 
@@ -286,7 +284,7 @@ func (s *suite) startExtraCoreDNS(t *testing.T, name string, o corefileOptions) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("started CoreDNS %s (pid %d) on %s", name, c.pid(), c.addr)
+	t.Logf("started CoreDNS %s (pid %d) on %s", name, c.PID(), c.addr)
 	t.Cleanup(func() {
 		if err := c.stop(); err != nil {
 			t.Error(err)
@@ -335,41 +333,6 @@ func (s *suite) startAPIServer(ctx context.Context) error {
 	}
 	s.apiDown = false
 	return nil
-}
-
-// repoRoot is the directory of the main module's go.mod.
-func repoRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the main module")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// buildCoreDNS runs plugin/build.sh from the repository root (incremental after the first run)
-// and returns the binary (build/coredns, or COREDNS_OUT as build.sh honours it); COREDNS_BINARY
-// names a prebuilt one instead.
-func buildCoreDNS(ctx context.Context, root string) (string, error) {
-	if bin := os.Getenv("COREDNS_BINARY"); bin != "" {
-		return bin, nil
-	}
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "plugin", "build.sh"))
-	cmd.Dir = root
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("plugin/build.sh failed after %s: %w\n%s", time.Since(start).Round(time.Second), err, out.String())
-	}
-	if out := os.Getenv("COREDNS_OUT"); out != "" {
-		return out, nil
-	}
-	return filepath.Join(root, "build", "coredns"), nil
 }
 
 // TestReadyAndMetrics checks the main instance's /ready and that the plugin's metrics are exported

@@ -4,29 +4,20 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/corednstest"
 	"github.com/miekg/dns"
 )
-
-// modulePath is the module whose root holds plugin/build.sh.
-const modulePath = "github.com/clusterdns/clusterdns"
 
 // Bounds on every wait.
 const (
@@ -43,16 +34,31 @@ func TestCoreDNSBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds CoreDNS and starts it: skipped under -short")
 	}
-	root := repoRoot(t)
-	bin := buildCoreDNS(t, root)
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	root, err := corednstest.RepoRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := corednstest.Build(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	dir := t.TempDir()
 	bulk := filepath.Join(dir, "bulk.yaml")
 	if err := os.WriteFile(bulk, []byte(bulkManifest(bulkEndpoints)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dnsPort := freePort(t, true)
-	readyPort := freePort(t, false)
+	dnsPort, err := corednstest.FreeUDPTCPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, err := corednstest.FreeTCPPorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readyPort := ports[0]
 	corefile := filepath.Join(dir, "Corefile")
 	conf := fmt.Sprintf(`.:%d {
     bind 127.0.0.1
@@ -71,8 +77,23 @@ func TestCoreDNSBinary(t *testing.T) {
 	}
 	t.Logf("Corefile:\n%s", conf)
 
-	srv := startCoreDNS(t, bin, corefile, dir)
-	srv.waitReady(t, readyPort)
+	srv, err := corednstest.Start("integration", dir, bin, "-conf", corefile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(stopTimeout); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("CoreDNS log (pid %d):\n%s", srv.PID(), srv.LogTail(1<<20))
+		}
+	})
+	readyCtx, readyCancel := context.WithTimeout(t.Context(), readyTimeout)
+	defer readyCancel()
+	if err := srv.WaitReady(readyCtx, fmt.Sprintf("http://127.0.0.1:%d/ready", readyPort)); err != nil {
+		t.Fatal(err)
+	}
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort))
 	for _, network := range []string{"udp", "tcp"} {
@@ -340,208 +361,6 @@ func exchangeRawUDP(t *testing.T, addr, qname string, qtype uint16) (*dns.Msg, i
 		t.Fatalf("answer ID %d, query ID %d", r.Id, m.Id)
 	}
 	return r, n
-}
-
-// repoRoot walks up from the package directory to this module's go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modFileIs(b, modulePath) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod of %s above the test directory", modulePath)
-		}
-		dir = parent
-	}
-}
-
-func modFileIs(b []byte, module string) bool {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 2 && f[0] == "module" {
-			return strings.Trim(f[1], `"`) == module
-		}
-	}
-	return false
-}
-
-// buildCoreDNS runs plugin/build.sh (incremental after the first run) and
-// returns the binary. COREDNS_BINARY names a prebuilt binary to use instead.
-func buildCoreDNS(t *testing.T, root string) string {
-	t.Helper()
-	if bin := os.Getenv("COREDNS_BINARY"); bin != "" {
-		t.Logf("using COREDNS_BINARY=%s", bin)
-		return bin
-	}
-	timeout := buildTimeout
-	if d, ok := t.Deadline(); ok {
-		// Leave time for the queries and for go test to report.
-		if left := time.Until(d) - 2*time.Minute; left < timeout {
-			timeout = left
-		}
-	}
-	if timeout <= 0 {
-		t.Fatal("no time left under the go test -timeout to build CoreDNS")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "plugin", "build.sh"))
-	cmd.Dir = root
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	if err != nil {
-		t.Fatalf("plugin/build.sh failed after %s (timeout %s): %v\n%s", time.Since(start).Round(time.Second), timeout, err, out.String())
-	}
-	t.Logf("plugin/build.sh took %s\n%s", time.Since(start).Round(100*time.Millisecond), out.String())
-	return filepath.Join(root, "build", "coredns")
-}
-
-// freePort finds a port free on 127.0.0.1 for TCP (and UDP when udp is set)
-// by binding :0 and closing. Another process could take it before CoreDNS
-// binds it; the ready wait then fails with CoreDNS's own bind error in the log.
-func freePort(t *testing.T, udp bool) int {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if udp {
-			pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				l.Close()
-				continue
-			}
-			pc.Close()
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no free port on 127.0.0.1 for both UDP and TCP after 20 tries")
-	return 0
-}
-
-// syncBuffer collects the process's output; written by exec's copy goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type coreDNS struct {
-	cmd    *exec.Cmd
-	log    *syncBuffer
-	exited chan struct{} // closed when the process has exited
-	err    error         // Wait's result, valid once exited is closed
-}
-
-// startCoreDNS starts the binary and registers its stop (SIGTERM, then
-// SIGKILL after stopTimeout) and a dump of its log on failure.
-func startCoreDNS(t *testing.T, bin, corefile, dir string) *coreDNS {
-	t.Helper()
-	s := &coreDNS{log: &syncBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "-conf", corefile)
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.cmd.WaitDelay = stopTimeout
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		s.stop(t)
-		if t.Failed() {
-			t.Logf("CoreDNS log (pid %d):\n%s", s.cmd.Process.Pid, s.log.String())
-		}
-	})
-	return s
-}
-
-func (s *coreDNS) stop(t *testing.T) {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		return
-	case <-time.After(stopTimeout):
-	}
-	t.Errorf("CoreDNS (pid %d) still running %s after SIGTERM; killing it", s.cmd.Process.Pid, stopTimeout)
-	_ = s.cmd.Process.Kill()
-	select {
-	case <-s.exited:
-	case <-time.After(stopTimeout):
-		t.Errorf("CoreDNS (pid %d) did not exit after SIGKILL within %s", s.cmd.Process.Pid, stopTimeout)
-	}
-}
-
-// waitReady polls the ready plugin until it answers 200, the process exits, or
-// readyTimeout passes.
-func (s *coreDNS) waitReady(t *testing.T, port int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), readyTimeout)
-	defer cancel()
-	url := fmt.Sprintf("http://127.0.0.1:%d/ready", port)
-	client := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			body := make([]byte, 512)
-			n, _ := resp.Body.Read(body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-			last = fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(body[:n])))
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("CoreDNS exited before it was ready: %v", s.err)
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				t.Fatalf("CoreDNS not ready within %s at %s; last: %s", readyTimeout, url, last)
-			}
-			t.Fatal(ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 func bulkIP(i int) string { return fmt.Sprintf("10.245.%d.%d", i/250, i%250+1) }
