@@ -58,6 +58,23 @@ func (s *sets) add(name string, t uint16, rr dns.RR) *index.Set {
 	return &s.list[i]
 }
 
+// done returns the sets with every record slice cut to its length: they are kept for as long as
+// the owner does not change, and append leaves up to twice the room they need.
+func (s *sets) done() []index.Set {
+	for i := range s.list {
+		s.list[i].RRs = exact(s.list[i].RRs)
+		s.list[i].Extra = exact(s.list[i].Extra)
+	}
+	return s.list
+}
+
+func exact(rrs []dns.RR) []dns.RR {
+	if cap(rrs) == len(rrs) {
+		return rrs
+	}
+	return append(make([]dns.RR, 0, len(rrs)), rrs...)
+}
+
 // addrs returns the A and AAAA records already added at name, for glue.
 func (s *sets) addrs(name string) []dns.RR {
 	var out []dns.RR
@@ -82,7 +99,7 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 			base := serviceName(svc, z)
 			out.add(base, dns.TypeCNAME, &dns.CNAME{Hdr: b.hdr(base, dns.TypeCNAME), Target: target})
 		}
-		return out.list
+		return out.done()
 	}
 	ready := readyEndpoints(slices)
 	if svc.Headless && len(ready) == 0 {
@@ -100,7 +117,7 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 		}
 	}
 	setSRVWeights(out.list)
-	return out.list
+	return out.done()
 }
 
 // clusterIP adds the virtual IP, an SRV per port (named ports also under _port._proto), the PTR of
@@ -225,7 +242,7 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 			pods.Children = b.insecurePod
 		}
 	}
-	return out.list
+	return out.done()
 }
 
 // verifiedPod answers "<dashed-ip>.<ns>.pod.<zone>" only for an address of a pod in <ns>
@@ -286,7 +303,7 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	nsRR := &dns.NS{Hdr: b.hdr(zone, dns.TypeNS), Ns: nsName}
 	if b.isReverse(zone) {
 		out.add(zone, dns.TypeNS, nsRR)
-		return out.list
+		return out.done()
 	}
 	out.add(nsName, index.Marker, nil)
 	for _, ip := range nsAddrs {
@@ -297,7 +314,7 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{schemaVersion}})
 	out.add("svc."+zone, index.Marker, nil)
 	out.add("pod."+zone, index.Marker, nil)
-	return out.list
+	return out.done()
 }
 
 func (b *builder) isReverse(zone string) bool {
