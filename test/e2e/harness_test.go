@@ -332,7 +332,9 @@ func (s *suite) startAPIServer(ctx context.Context) error {
 		return err
 	}
 	s.apiDown = false
-	return nil
+	// The tests are about the plugin's recovery, not kube-controller-manager's: its informers
+	// back off for a minute or more after the outage before they write EndpointSlices again.
+	return s.cp.RestartControllerManager(ctx)
 }
 
 // TestReadyAndMetrics checks the main instance's /ready and that the plugin's metrics are exported

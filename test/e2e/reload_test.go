@@ -50,11 +50,13 @@ func TestReloadLeaksNoWatch(t *testing.T) {
 		}
 		waitTTL(ctx, t, c, o.ttl)
 	}
-	// The old instances' goroutines end shortly after their shutdown: poll, bounded.
+	// The old instances' goroutines end shortly after their shutdown: poll, bounded. A leak would
+	// add about 40 goroutines and 4 watches per reload; the API server's count also holds
+	// kube-controller-manager's watches, which come and go by one or two on their own.
 	var g, w float64
 	for {
 		g, w = counts(ctx, t, s, c)
-		if g <= goroutines+15 && w <= watches {
+		if g <= goroutines+15 && w <= watches+2 {
 			break
 		}
 		select {

@@ -43,3 +43,17 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context) error {
 		return nil
 	})
 }
+
+// RestartControllerManager stops kube-controller-manager and starts it again. After an
+// apiserver outage its informers back off for up to a minute or more before they notice
+// changes; tests about other clients restart it rather than wait on that.
+func (cp *ControlPlane) RestartControllerManager(ctx context.Context) error {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.controllerManager != nil {
+		if err := cp.controllerManager.stop(); err != nil {
+			return fmt.Errorf("stop kube-controller-manager: %w", err)
+		}
+	}
+	return cp.startControllerManager(ctx)
+}

@@ -47,7 +47,7 @@ type ControlPlane struct {
 	creds     *credentials
 	etcdURL   string
 
-	mu                sync.Mutex // guards apiserver and stopped
+	mu                sync.Mutex // guards apiserver, controllerManager and stopped
 	etcd              *process
 	apiserver         *process
 	apiserverFlags    []string
