@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// memory is one server's footprint after its first sync.
+type memory struct {
+	RSS       uint64 // VmRSS, bytes
+	HeapInuse uint64 // after a forced GC
+}
+
+// measureMemory forces a GC in the server through pprof and reads its heap and RSS.
+func measureMemory(ctx context.Context, s *server) (memory, error) {
+	var m memory
+	body, err := httpGet(ctx, s.pprofURL+"/heap?gc=1&debug=1")
+	if err != nil {
+		return m, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
+			if m.HeapInuse, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
+				return m, fmt.Errorf("heap profile of %s: %w", s.name, err)
+			}
+		}
+	}
+	if m.HeapInuse == 0 {
+		return m, fmt.Errorf("no HeapInuse in the heap profile of %s", s.name)
+	}
+	if m.RSS, _, err = procStatus(s.pid()); err != nil {
+		return m, err
+	}
+	return m, nil
+}
