@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/clusterdns/clusterdns/internal/model"
 
@@ -144,5 +145,26 @@ func TestReverseZoneFromCIDR(t *testing.T) {
 	// Pod addresses are outside the served reverse zone: another plugin answers them.
 	if !handedOn(t, k, "5.2.244.10.in-addr.arpa.", dns.TypePTR) {
 		t.Error("a PTR outside the served reverse zone should go to the next plugin")
+	}
+}
+
+func TestProgrammingLatencyByServiceKind(t *testing.T) {
+	k := newPlugin(t, "", emptyCluster)
+	var got []string
+	k.store.programmed = func(kind string, _ time.Time) { got = append(got, kind) }
+	s := k.store
+	t0 := time.Now()
+	s.UpsertService(&model.Service{Namespace: "a", Name: "vip", HasSelector: true, ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.9.9")}})
+	s.UpsertService(&model.Service{Namespace: "a", Name: "sts", Headless: true, HasSelector: true})
+	s.UpsertService(&model.Service{Namespace: "a", Name: "manual", Headless: true})
+	for _, svc := range []string{"vip", "sts", "manual"} {
+		s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "a", Name: svc + "-1", Service: svc, LastChange: t0})
+	}
+	// The same change seen again (a resync) is not a new measurement; a later one is.
+	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "a", Name: "vip-1", Service: "vip", LastChange: t0})
+	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "a", Name: "vip-1", Service: "vip", LastChange: t0.Add(time.Second)})
+	want := []string{"cluster_ip", "headless_with_selector", "headless_without_selector", "cluster_ip"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("programming latency observed for %v, want %v", got, want)
 	}
 }
