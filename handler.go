@@ -66,7 +66,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	m.Rcode = rcode
 	m.Answer = withOwnerCase(a.rrs, name, q.Name)
 	m.Extra = a.extra
-	if a.outcome != success || len(a.rrs) == 0 {
+	if a.outcome != success {
 		// RFC 2308 section 3: negative answers carry the zone's SOA for negative caching.
 		m.Ns = c.soa(zone)
 	}
@@ -106,7 +106,8 @@ func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
 
 // chase answers a CNAME followed by its target's records (spec 2.6, RFC 1034 3.6.2): in-zone
 // targets from the index, others through the rest of the plugin chain. The CNAME stays even when
-// the target has no data or cannot be resolved; the rcode is the target's (RFC 6604).
+// the target has no data or cannot be resolved; the rcode is the target's (RFC 6604), and an
+// in-zone target without data makes the answer negative, with the SOA (RFC 2308 2.1, 2.2).
 func (c *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dns.CNAME, qtype uint16) (answer, int) {
 	out := answer{rrs: []dns.RR{cname}}
 	for range maxChase {
@@ -115,6 +116,7 @@ func (c *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dn
 			next := c.lookup(target, qtype)
 			out.rrs = append(out.rrs, next.rrs...)
 			out.extra = append(out.extra, next.extra...)
+			out.outcome = next.outcome
 			if next.outcome == nameError {
 				return out, dns.RcodeNameError
 			}
@@ -148,8 +150,10 @@ func firstCNAME(rrs []dns.RR) (*dns.CNAME, bool) {
 // soa returns the SOA of a zone apex served here.
 func (c *ClusterDNS) soa(zone string) []dns.RR {
 	sets, _ := c.store.ix.Lookup(zone)
-	s, _ := index.Find(sets, dns.TypeSOA)
-	return s.RRs
+	if s, ok := index.Find(sets, dns.TypeSOA); ok {
+		return s.RRs
+	}
+	return nil
 }
 
 // match returns the longest served zone that name is in, or "".

@@ -171,7 +171,11 @@ func TestExternalName(t *testing.T) { // rule 9 and 21
 		}},
 		{Qname: "dangling.default.svc.cluster.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Answer: []dns.RR{
 			test.CNAME("dangling.default.svc.cluster.local. 5 IN CNAME gone.default.svc.cluster.local."),
-		}},
+		}, Ns: []dns.RR{soa("cluster.local.")}},
+		// NODATA at the in-zone target: the CNAME, then the SOA.
+		{Qname: "alias.default.svc.cluster.local.", Qtype: dns.TypeAAAA, Answer: []dns.RR{
+			test.CNAME("alias.default.svc.cluster.local. 5 IN CNAME hostnames.default.svc.cluster.local."),
+		}, Ns: []dns.RR{soa("cluster.local.")}},
 		{Qname: "1kubernetes.default.svc.cluster.local.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("1kubernetes.default.svc.cluster.local. 5 IN A 10.96.30.1")}},
 	})
