@@ -49,7 +49,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		if !c.synced.Load() {
 			return dns.RcodeServerFailure, nil
 		}
-		if c.fall.Through(name) {
+		if c.fallsThrough(name) {
 			return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
 		}
 		rcode = dns.RcodeNameError
@@ -159,11 +159,26 @@ func (c *ClusterDNS) soa(zone string) []dns.RR {
 // match returns the longest served zone that name is in, or "".
 func (c *ClusterDNS) match(name string) string {
 	for _, z := range c.zones {
-		if z == "." || name == z || (strings.HasSuffix(name, z) && name[len(name)-len(z)-1] == '.') {
+		if inZone(name, z) {
 			return z
 		}
 	}
 	return ""
+}
+
+// fallsThrough is fall.F's Through without its allocations: a search-path miss asks it.
+func (c *ClusterDNS) fallsThrough(name string) bool {
+	for _, z := range c.fall.Zones {
+		if inZone(name, z) {
+			return true
+		}
+	}
+	return false
+}
+
+// inZone reports whether name is zone or below it; both lower case and fully qualified.
+func inZone(name, zone string) bool {
+	return zone == "." || name == zone || (strings.HasSuffix(name, zone) && name[len(name)-len(zone)-1] == '.')
 }
 
 // lowerName lower-cases a name, without allocating when it already is.

@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/index"
@@ -142,13 +143,19 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices [
 // endpointChildren answers "<endpoint>.<service>" of a ClusterIP service, as the incumbent does,
 // on demand: the spec does not ask for these names and precomputing them would cost memory per
 // endpoint for answers almost never asked. slices are never modified once stored.
-func (b *builder) endpointChildren(slices []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
+func (b *builder) endpointChildren(list []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
 	return func(name, label string) ([]*index.Set, bool) {
 		ip, isAddr := parseDashed(label)
 		var out sets
-		for _, e := range readyEndpoints(slices) {
-			if e.label == label || (isAddr && e.named == "" && e.addr == ip) {
-				out.add(name, addrType(e.addr), b.addr(name, e.addr))
+		var seen []netip.Addr
+		for _, sl := range list {
+			for _, e := range sl.Endpoints {
+				named := endpointName(e)
+				if (named != label && (named != "" || !isAddr || e.Addr != ip)) || slices.Contains(seen, e.Addr) {
+					continue
+				}
+				seen = append(seen, e.Addr)
+				out.add(name, addrType(e.Addr), b.addr(name, e.Addr))
 			}
 		}
 		return setPointers(out.list), len(out.list) > 0
@@ -377,7 +384,6 @@ func portName(p model.Port, base string) string {
 type readyEndpoint struct {
 	addr  netip.Addr
 	label string
-	named string // the hostname or pod name the label came from, "" for a dashed address
 	ports []model.Port
 }
 
@@ -392,12 +398,11 @@ func readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
 				continue
 			}
 			seen[e.Addr] = struct{}{}
-			named := endpointName(e)
-			label := named
+			label := endpointName(e)
 			if label == "" {
 				label = dashed(e.Addr)
 			}
-			out = append(out, readyEndpoint{addr: e.Addr, label: label, named: named, ports: sl.Ports})
+			out = append(out, readyEndpoint{addr: e.Addr, label: label, ports: sl.Ports})
 		}
 	}
 	return out

@@ -27,11 +27,11 @@ plot "plot.dat" using 1:10 with linespoints linecolor 1 title "clusterdns", \
      "" using 1:4 with linespoints linecolor 3 dashtype 2 notitle
 set title "memory after sync"
 set ylabel "MiB"
-plot "plot.dat" using 1:5 with linespoints title "clusterdns RSS", \
-     "" using 1:6 with linespoints title "kubernetes RSS", \
-     "" using 1:7 with linespoints dashtype 2 title "clusterdns heap for data", \
-     "" using 1:8 with linespoints dashtype 2 title "kubernetes heap for data", \
-     "" using 1:9 with lines dashtype 3 title "published sizing (MB)"
+plot "plot.dat" using 1:5 with linespoints linecolor 1 title "clusterdns RSS", \
+     "" using 1:6 with linespoints linecolor 2 title "kubernetes RSS", \
+     "" using 1:7 with linespoints linecolor 1 dashtype 2 title "clusterdns heap for data", \
+     "" using 1:8 with linespoints linecolor 2 dashtype 2 title "kubernetes heap for data", \
+     "" using 1:9 with lines linecolor rgb "black" dashtype 3 title "published sizing (MB)"
 unset multiplot
 `
 
