@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/clusterdns/clusterdns/internal/model"
 
@@ -117,9 +118,19 @@ func (w *Watcher) HasSynced() bool {
 	return true
 }
 
-// WaitForSync blocks until HasSynced or ctx is done, and reports which.
+// WaitForSync blocks until HasSynced or ctx is done, and reports which. It checks every 10 ms:
+// client-go's WaitForCacheSync waits in steps of 100 ms, which would delay readiness.
 func (w *Watcher) WaitForSync(ctx context.Context) bool {
-	return cache.WaitForCacheSync(ctx.Done(), w.HasSynced)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !w.HasSynced() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 // handler adapts informer notifications to upserts and deletes of slim objects. An object that
