@@ -324,6 +324,11 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	return out.done()
 }
 
+// allZones are the forward zones, then the reverse ones.
+func (b *builder) allZones() []string {
+	return append(append([]string(nil), b.zones...), b.reverse...)
+}
+
 func (b *builder) isReverse(zone string) bool {
 	for _, z := range b.reverse {
 		if z == zone {

@@ -277,7 +277,7 @@ func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		return nil, fmt.Errorf("namespaces and namespace_labels exclude each other")
 	}
 	k := &ClusterDNS{
-		zones:    append(append([]string(nil), b.zones...), b.reverse...),
+		zones:    b.allZones(),
 		fall:     cfg.fall,
 		pods:     cfg.pods,
 		upstream: upstream.New(),

@@ -29,7 +29,6 @@ type store struct {
 	b    *builder
 	ix   *index.Index
 	opts storeOptions
-	now  func() time.Time
 
 	mu         sync.Mutex
 	services   map[string]*model.Service         // ns/name
@@ -52,9 +51,9 @@ type store struct {
 
 func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	s := &store{
-		b: b, opts: opts, now: time.Now, nsAddrs: nsAddrs,
+		b: b, opts: opts, nsAddrs: nsAddrs,
 		programmed: func(string, time.Time) {}, counted: func(int, int, int, int) {},
-		ix: index.New(append(append([]string(nil), b.zones...), b.reverse...)),
+		ix: index.New(b.allZones()),
 	}
 	s.reset()
 	s.publishApex()
@@ -92,12 +91,12 @@ func (s *store) changed() {
 // publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
 // last data change, in seconds, so secondaries and caches can tell the data moved.
 func (s *store) publishApex() {
-	serial := uint32(s.now().Unix())
+	serial := uint32(time.Now().Unix())
 	if serial == s.serial {
 		return
 	}
 	s.serial = serial
-	for _, z := range append(append([]string(nil), s.b.zones...), s.b.reverse...) {
+	for _, z := range s.b.allZones() {
 		s.ix.Replace("zone/"+z, s.b.apex(z, serial, s.nsAddrs))
 	}
 }
