@@ -30,7 +30,7 @@ func measureMemory(ctx context.Context, s *server) (memory, error) {
 	if m.HeapInuse == 0 {
 		return m, fmt.Errorf("no HeapInuse in the heap profile of %s", s.name)
 	}
-	if m.RSS, _, err = procStatus(s.pid()); err != nil {
+	if m.RSS, _, err = procStatus(s.PID()); err != nil {
 		return m, err
 	}
 	return m, nil

@@ -42,11 +42,11 @@ type relist struct {
 func measureRelist(ctx context.Context, cp *controlplane.ControlPlane, client kubernetes.Interface, servers []*server, log io.Writer) (*relist, error) {
 	r := &relist{Steady: map[string]uint64{}, Peak: map[string]uint64{}}
 	for _, s := range servers {
-		rss, _, err := procStatus(s.pid())
+		rss, _, err := procStatus(s.PID())
 		if err != nil {
 			return nil, err
 		}
-		if err := resetPeak(s.pid()); err != nil {
+		if err := resetPeak(s.PID()); err != nil {
 			return nil, err
 		}
 		r.Steady[s.name], r.Peak[s.name] = rss, rss
@@ -56,7 +56,7 @@ func measureRelist(ctx context.Context, cp *controlplane.ControlPlane, client ku
 		mu.Lock()
 		defer mu.Unlock()
 		for _, s := range servers {
-			if rss, hwm, err := procStatus(s.pid()); err == nil {
+			if rss, hwm, err := procStatus(s.PID()); err == nil {
 				r.Peak[s.name] = max(r.Peak[s.name], rss, hwm)
 			}
 		}

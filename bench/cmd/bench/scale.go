@@ -150,12 +150,12 @@ func startServers(ctx context.Context, bin, dir, kubeconfig string) (map[string]
 				s.stop()
 				return servers, nil, err
 			}
-			cpu, err := cpuTime(s.pid())
+			cpu, err := cpuTime(s.PID())
 			if err != nil {
 				s.stop()
 				return servers, nil, err
 			}
-			fmt.Fprintf(os.Stderr, "%s: ready %s after start, %s of CPU (pid %d, port %d)\n", name, d.Round(time.Millisecond), cpu, s.pid(), s.port)
+			fmt.Fprintf(os.Stderr, "%s: ready %s after start, %s of CPU (pid %d, port %d)\n", name, d.Round(time.Millisecond), cpu, s.PID(), s.port)
 			ready[name] = append(ready[name], readiness{d, cpu})
 			if round < readyRounds-1 {
 				s.stop()

@@ -35,7 +35,7 @@ func measureThroughput(ctx context.Context, servers map[string]*server, file str
 	t := &throughput{QPS: map[string][]float64{}, Avg: map[string][]time.Duration{}, Rcodes: map[string]string{}, CPU: map[string][]float64{}}
 	for r := range rounds {
 		for i, name := range []string{ours, incumbent, whoami, incumbent} {
-			before, err := cpuTime(servers[name].pid())
+			before, err := cpuTime(servers[name].PID())
 			if err != nil {
 				return nil, err
 			}
@@ -43,7 +43,7 @@ func measureThroughput(ctx context.Context, servers map[string]*server, file str
 			if err != nil {
 				return nil, fmt.Errorf("round %d, %s: %w", r+1, name, err)
 			}
-			after, err := cpuTime(servers[name].pid())
+			after, err := cpuTime(servers[name].PID())
 			if err != nil {
 				return nil, err
 			}
