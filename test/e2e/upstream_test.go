@@ -134,20 +134,6 @@ func (u *upstream) serve(zone map[string][]dns.RR, w dns.ResponseWriter, r *dns.
 	w.WriteMsg(m)
 }
 
-// queriesUnder returns the names at or below zone the upstream was asked, with counts.
-func (u *upstream) queriesUnder(zone string) map[string]int {
-	zone = strings.ToLower(dns.Fqdn(zone))
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := map[string]int{}
-	for name, n := range u.seen {
-		if dns.IsSubDomain(zone, name) {
-			out[name] = n
-		}
-	}
-	return out
-}
-
 // asked reports how often the upstream was asked name (any case).
 func (u *upstream) asked(name string) int {
 	u.mu.Lock()

@@ -88,8 +88,6 @@ func startServer(bin, dir, name, kubeconfig string) (*server, error) {
 	}, nil
 }
 
-func (s *server) pid() int { return s.PID() }
-
 // addr is the DNS address.
 func (s *server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
