@@ -102,12 +102,12 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 		}
 		return out.done()
 	}
-	ready := readyEndpoints(slices)
-	if svc.Headless && len(ready) == 0 {
+	if !hasEndpoints(slices) && (svc.Headless || ignoreEmpty) {
 		return nil // spec 2.5.1: a headless service without ready endpoints does not exist
 	}
-	if !svc.Headless && ignoreEmpty && len(ready) == 0 {
-		return nil
+	var ready []readyEndpoint // only headless services name their endpoints up front
+	if svc.Headless {
+		ready = readyEndpoints(slices)
 	}
 	for zi, z := range b.zones {
 		base := serviceName(svc, z)
@@ -394,6 +394,16 @@ type readyEndpoint struct {
 
 // readyEndpoints flattens the ready addresses of a service's slices, once per address: during a
 // rollout the same address can briefly sit in two slices.
+// hasEndpoints tells whether any slice has a (ready) endpoint.
+func hasEndpoints(slices []*model.EndpointSlice) bool {
+	for _, sl := range slices {
+		if len(sl.Endpoints) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
 	var out []readyEndpoint
 	seen := map[netip.Addr]struct{}{}

@@ -53,7 +53,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	s := &store{
 		b: b, opts: opts, nsAddrs: nsAddrs,
 		programmed: func(string, time.Time) {}, counted: func(int, int, int, int) {},
-		ix: index.New(b.allZones()),
+		ix: index.New(b.allZones()), nsShown: map[string]bool{}, podAddrs: map[string]*podAddrs{},
 	}
 	s.reset()
 	s.publishApex()
@@ -65,9 +65,6 @@ func (s *store) reset() {
 	s.slices = map[string]*model.EndpointSlice{}
 	s.bySvc = map[string][]*model.EndpointSlice{}
 	s.pods = map[string]*model.Pod{}
-	if s.podAddrs == nil {
-		s.podAddrs = map[string]*podAddrs{}
-	}
 	s.nsObjects = map[string]bool{}
 	s.nsServices = map[string]int{}
 }
@@ -330,9 +327,6 @@ func (s *store) exposureChanged(ns string) {
 // syncNamespace shows a namespace's names while it exists: as an object, or implied by a service
 // in it (manifest files often leave Namespace objects out).
 func (s *store) syncNamespace(ns string) {
-	if s.nsShown == nil {
-		s.nsShown = map[string]bool{}
-	}
 	exists := s.exposed(ns) && (s.nsObjects[ns] || s.nsServices[ns] > 0)
 	if exists == s.nsShown[ns] {
 		return

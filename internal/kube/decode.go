@@ -141,27 +141,24 @@ func (d *decoder) object(obj runtime.Object) error {
 			}
 		}
 	case *corev1.ServiceList:
-		for i := range o.Items {
-			d.service(&o.Items[i])
-		}
+		each(o.Items, d.service)
 	case *discoveryv1.EndpointSliceList:
-		for i := range o.Items {
-			d.slice(&o.Items[i])
-		}
+		each(o.Items, d.slice)
 	case *corev1.PodList:
-		for i := range o.Items {
-			d.pod(&o.Items[i])
-		}
+		each(o.Items, d.pod)
 	case *corev1.NamespaceList:
-		for i := range o.Items {
-			d.namespace(&o.Items[i])
-		}
+		each(o.Items, d.namespace)
 	case *corev1.EndpointsList:
-		for i := range o.Items {
-			d.endpoints(&o.Items[i])
-		}
+		each(o.Items, d.endpoints)
 	}
 	return nil
+}
+
+// each hands every item of a typed list to f, in place.
+func each[T any](items []T, f func(*T)) {
+	for i := range items {
+		f(&items[i])
+	}
 }
 
 func withNamespace(m *metav1.ObjectMeta) {

@@ -209,12 +209,7 @@ func clusterCases() []dnsCase {
 			name: "reverse-PTR", qname: "1.0.96.10.in-addr.arpa.", qtype: dns.TypePTR,
 			check: func(t *testing.T, r *dns.Msg) {
 				wantNoError(t, r)
-				var ptrs []string
-				for _, rr := range r.Answer {
-					if p, ok := rr.(*dns.PTR); ok {
-						ptrs = append(ptrs, p.Ptr)
-					}
-				}
+				ptrs := rdata(r, func(p *dns.PTR) string { return p.Ptr })
 				if !slices.Equal(ptrs, []string{"kubernetes.default.svc.cluster.local."}) {
 					t.Fatalf("PTR %v, want [kubernetes.default.svc.cluster.local.]\n%s", ptrs, r)
 				}
@@ -224,12 +219,7 @@ func clusterCases() []dnsCase {
 			name: "externalname-CNAME", qname: "my-database.default.svc.cluster.local.", qtype: dns.TypeCNAME,
 			check: func(t *testing.T, r *dns.Msg) {
 				wantNoError(t, r)
-				var targets []string
-				for _, rr := range r.Answer {
-					if c, ok := rr.(*dns.CNAME); ok {
-						targets = append(targets, c.Target)
-					}
-				}
+				targets := rdata(r, func(c *dns.CNAME) string { return c.Target })
 				if !slices.Equal(targets, []string{"my.database.example.com."}) {
 					t.Fatalf("CNAME %v, want [my.database.example.com.]\n%s", targets, r)
 				}
@@ -274,6 +264,17 @@ func clusterCases() []dnsCase {
 			},
 		},
 	}
+}
+
+// rdata collects one field of every answer record of type T.
+func rdata[T dns.RR](r *dns.Msg, field func(T) string) []string {
+	var out []string
+	for _, rr := range r.Answer {
+		if x, ok := rr.(T); ok {
+			out = append(out, field(x))
+		}
+	}
+	return out
 }
 
 func wantNoError(t *testing.T, r *dns.Msg) {
