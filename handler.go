@@ -88,7 +88,7 @@ func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
 	if qtype == dns.TypeANY {
 		var all answer
 		for _, s := range sets {
-			all.rrs = append(all.rrs, s.RRs...)
+			all.rrs = append(all.rrs, s.Answer()...)
 		}
 		if len(all.rrs) == 0 {
 			all.outcome = noData
@@ -96,10 +96,10 @@ func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
 		return all
 	}
 	if s, ok := index.Find(sets, qtype); ok {
-		return answer{rrs: s.RRs, extra: s.Extra}
+		return answer{rrs: s.Answer(), extra: s.Extra()}
 	}
 	if s, ok := index.Find(sets, dns.TypeCNAME); ok {
-		return answer{rrs: s.RRs}
+		return answer{rrs: s.Answer()}
 	}
 	return answer{outcome: noData}
 }
@@ -151,7 +151,7 @@ func firstCNAME(rrs []dns.RR) (*dns.CNAME, bool) {
 func (c *ClusterDNS) soa(zone string) []dns.RR {
 	sets, _ := c.store.ix.Lookup(zone)
 	if s, ok := index.Find(sets, dns.TypeSOA); ok {
-		return s.RRs
+		return s.Answer()
 	}
 	return nil
 }

@@ -30,10 +30,19 @@ type builder struct {
 	insecurePods bool // pods insecure
 }
 
-// sets accumulates one owner's records, one Set per (name, type), in the order first added.
+// sets accumulates one owner's records, one set per (name, type), in the order first added.
 type sets struct {
-	list []index.Set
+	list []building
 	at   map[setKey]int
+}
+
+// building is a set while its owner's records are being built: answer and glue apart.
+type building struct {
+	name     string
+	t        uint16
+	rrs      []dns.RR
+	extra    []dns.RR
+	children func(name, label string) ([]*index.Set, bool)
 }
 
 type setKey struct {
@@ -42,7 +51,7 @@ type setKey struct {
 }
 
 // add appends rr to the set (name, t) and returns that set; the pointer is good until the next add.
-func (s *sets) add(name string, t uint16, rr dns.RR) *index.Set {
+func (s *sets) add(name string, t uint16, rr dns.RR) *building {
 	k := setKey{name, t}
 	i, ok := s.at[k]
 	if !ok {
@@ -51,29 +60,29 @@ func (s *sets) add(name string, t uint16, rr dns.RR) *index.Set {
 		}
 		i = len(s.list)
 		s.at[k] = i
-		s.list = append(s.list, index.Set{Name: name, Type: t})
+		s.list = append(s.list, building{name: name, t: t})
 	}
 	if rr != nil {
-		s.list[i].RRs = append(s.list[i].RRs, rr)
+		s.list[i].rrs = append(s.list[i].rrs, rr)
 	}
 	return &s.list[i]
 }
 
-// done returns the sets with every record slice cut to its length: they are kept for as long as
+// done returns the index sets, each in an array of exactly its size: they are kept for as long as
 // the owner does not change, and append leaves up to twice the room they need.
 func (s *sets) done() []index.Set {
-	for i := range s.list {
-		s.list[i].RRs = exact(s.list[i].RRs)
-		s.list[i].Extra = exact(s.list[i].Extra)
+	if len(s.list) == 0 {
+		return nil
 	}
-	return s.list
-}
-
-func exact(rrs []dns.RR) []dns.RR {
-	if cap(rrs) == len(rrs) {
-		return rrs
+	out := make([]index.Set, len(s.list))
+	for i, b := range s.list {
+		rrs := make([]dns.RR, 0, len(b.rrs)+len(b.extra))
+		out[i] = index.Set{
+			Name: b.name, Type: b.t, RRs: append(append(rrs, b.rrs...), b.extra...),
+			Glue: uint32(len(b.extra)), Children: b.children,
+		}
 	}
-	return append(make([]dns.RR, 0, len(rrs)), rrs...)
+	return out
 }
 
 // addrs returns the A and AAAA records already added at name, for glue.
@@ -81,7 +90,7 @@ func (s *sets) addrs(name string) []dns.RR {
 	var out []dns.RR
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		if i, ok := s.at[setKey{name, t}]; ok {
-			out = append(out, s.list[i].RRs...)
+			out = append(out, s.list[i].rrs...)
 		}
 	}
 	return out
@@ -137,7 +146,7 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices [
 			b.srv(out, portName(p, base), p, base, glue)
 		}
 	}
-	out.add(base, index.Marker, nil).Children = b.endpointChildren(slices)
+	out.add(base, index.Marker, nil).children = b.endpointChildren(slices)
 }
 
 // endpointChildren answers "<endpoint>.<service>" of a ClusterIP service, as the incumbent does,
@@ -158,7 +167,7 @@ func (b *builder) endpointChildren(list []*model.EndpointSlice) func(name, label
 				out.add(name, addrType(e.Addr), b.addr(name, e.Addr))
 			}
 		}
-		return setPointers(out.list), len(out.list) > 0
+		return setPointers(out.done()), len(out.list) > 0
 	}
 }
 
@@ -197,16 +206,16 @@ func (b *builder) headless(out *sets, base string, ready []readyEndpoint, withPT
 func (b *builder) srv(out *sets, owner string, p model.Port, target string, glue []dns.RR) {
 	s := out.add(owner, dns.TypeSRV, nil)
 	newTarget := true
-	for _, rr := range s.RRs {
+	for _, rr := range s.rrs {
 		r := rr.(*dns.SRV)
 		if r.Target == target && r.Port == p.Port {
 			return
 		}
 		newTarget = newTarget && r.Target != target
 	}
-	s.RRs = append(s.RRs, &dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target})
+	s.rrs = append(s.rrs, &dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target})
 	if newTarget {
-		s.Extra = append(s.Extra, glue...)
+		s.extra = append(s.extra, glue...)
 	}
 }
 
@@ -217,12 +226,12 @@ func (b *builder) ptr(out *sets, ip netip.Addr, target string) {
 		return
 	}
 	s := out.add(rev, dns.TypePTR, nil)
-	for _, rr := range s.RRs {
+	for _, rr := range s.rrs {
 		if rr.(*dns.PTR).Ptr == target {
 			return
 		}
 	}
-	s.RRs = append(s.RRs, &dns.PTR{Hdr: b.hdr(rev, dns.TypePTR), Ptr: target})
+	s.rrs = append(s.rrs, &dns.PTR{Hdr: b.hdr(rev, dns.TypePTR), Ptr: target})
 }
 
 func (b *builder) servesReverse(name string) bool {
@@ -244,9 +253,9 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 		pods := out.add(name+".pod."+z, index.Marker, nil)
 		switch {
 		case verified != nil:
-			pods.Children = b.verifiedPod(verified)
+			pods.children = b.verifiedPod(verified)
 		case b.insecurePods:
-			pods.Children = b.insecurePod
+			pods.children = b.insecurePod
 		}
 	}
 	return out.done()
@@ -316,7 +325,7 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	for _, ip := range nsAddrs {
 		out.add(nsName, addrType(ip), b.addr(nsName, ip))
 	}
-	out.add(zone, dns.TypeNS, nsRR).Extra = out.addrs(nsName)
+	out.add(zone, dns.TypeNS, nsRR).extra = out.addrs(nsName)
 	txt := "dns-version." + zone
 	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{schemaVersion}})
 	out.add("svc."+zone, index.Marker, nil)
@@ -361,16 +370,16 @@ func addrType(ip netip.Addr) uint16 {
 
 // setSRVWeights gives each SRV in a set an equal share of 100 (RFC 2782: equal weights, equal
 // chance), as the incumbent does.
-func setSRVWeights(list []index.Set) {
+func setSRVWeights(list []building) {
 	for _, s := range list {
-		if s.Type != dns.TypeSRV {
+		if s.t != dns.TypeSRV {
 			continue
 		}
-		w := uint16(100 / len(s.RRs))
+		w := uint16(100 / len(s.rrs))
 		if w == 0 {
 			w = 1
 		}
-		for _, rr := range s.RRs {
+		for _, rr := range s.rrs {
 			rr.(*dns.SRV).Weight = w
 		}
 	}

@@ -19,15 +19,28 @@ const Marker uint16 = 0
 // Set is one owner's records of one type at one name, and what readers get back. Readers must not
 // modify a Set, its slices or its records: they are shared by every query.
 type Set struct {
-	Name  string // lower-case, fully qualified
-	Type  uint16
-	RRs   []dns.RR
-	Extra []dns.RR // glue for the ADDITIONAL section
+	Name string // lower-case, fully qualified
+	// RRs are the answer records followed by the last Glue of them, the glue for the ADDITIONAL
+	// section: one array for both, as most sets have no glue and every set is kept for as long as
+	// its owner does not change.
+	RRs  []dns.RR
+	Type uint16
+	Glue uint32
 	// Children, on a Marker, answers names one label below Name that the index does not hold, for
 	// name spaces too large or too rarely asked to precompute. name is the full lower-case name,
 	// label its first label; it returns the name's sets and whether the name exists.
 	Children func(name, label string) ([]*Set, bool)
 }
+
+// Answer returns the records of the ANSWER section, capped so that a plugin appending to a
+// response's answer can never write over the glue that follows in the shared array.
+func (s *Set) Answer() []dns.RR {
+	n := len(s.RRs) - int(s.Glue)
+	return s.RRs[:n:n]
+}
+
+// Extra returns the glue of the ADDITIONAL section.
+func (s *Set) Extra() []dns.RR { return s.RRs[len(s.RRs)-int(s.Glue):] }
 
 const shardCount = 64 // a power of two
 
@@ -38,30 +51,29 @@ type Index struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
 
-	mu     sync.Mutex // serialises writers; guards owners and every node's writer fields
+	mu     sync.Mutex // serialises writers; guards owners, merged and every node's writer fields
 	owners map[string][]Set
+	// merged holds the contributions of the few names whose published sets were merged from
+	// several owners' sets of one type; every other name publishes its contributions as they are.
+	merged map[string][]*Set
 }
 
 type shard struct {
 	mu    sync.RWMutex
-	nodes map[string]*node
+	nodes map[string]node // by value: one allocation fewer per name, and one pointer fewer to follow
 }
 
 type node struct {
-	sets []*Set // published: written under the shard lock, read by readers
-
-	// Writer-only fields, guarded by Index.mu.
-	contribs []*Set
-	children int // existing names one label below
+	sets     []*Set // published
+	children int32  // existing names one label below; writers only
+	merged   bool   // sets were merged: the contributions are in Index.merged
 }
-
-func (n *node) empty() bool { return len(n.contribs) == 0 && n.children == 0 }
 
 // New returns an empty index for names below the given zone apexes (lower case, fully qualified).
 func New(zones []string) *Index {
-	ix := &Index{zones: zones, seed: maphash.MakeSeed(), owners: map[string][]Set{}}
+	ix := &Index{zones: zones, seed: maphash.MakeSeed(), owners: map[string][]Set{}, merged: map[string][]*Set{}}
 	for i := range ix.shards {
-		ix.shards[i].nodes = map[string]*node{}
+		ix.shards[i].nodes = map[string]node{}
 	}
 	return ix
 }
@@ -76,18 +88,14 @@ func (ix *Index) Lookup(name string) ([]*Set, bool) {
 	sh := ix.shard(name)
 	sh.mu.RLock()
 	n, ok := sh.nodes[name]
-	var sets []*Set
-	if ok {
-		sets = n.sets
-	}
 	sh.mu.RUnlock()
-	return sets, ok
+	return n.sets, ok
 }
 
 // Find returns the set of type t among sets, if it has records.
 func Find(sets []*Set, t uint16) (*Set, bool) {
 	for _, s := range sets {
-		if s.Type == t && len(s.RRs) > 0 {
+		if s.Type == t && len(s.RRs) > int(s.Glue) {
 			return s, true
 		}
 	}
@@ -109,37 +117,41 @@ func (ix *Index) Synthesize(name string) ([]*Set, bool) {
 	return nil, false
 }
 
-// Replace swaps everything owner contributes for sets; nil sets remove the owner.
+// Replace swaps everything owner contributes for sets; nil sets remove the owner. The index keeps
+// sets, which the caller must not change afterwards.
 func (ix *Index) Replace(owner string, sets []Set) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 
-	touched := map[string]struct{}{}
+	pending := map[string][]*Set{} // name -> its contributions after this change
+	contribs := func(name string) []*Set {
+		if c, ok := pending[name]; ok {
+			return c
+		}
+		n, _ := ix.node(name)
+		if n.merged {
+			return ix.merged[name]
+		}
+		return n.sets
+	}
 	old := ix.owners[owner]
 	for i := range old {
 		s := &old[i]
-		touched[s.Name] = struct{}{}
-		if n := ix.node(s.Name); n != nil {
-			n.contribs = removePtr(n.contribs, s)
-		}
+		pending[s.Name] = removePtr(contribs(s.Name), s)
 	}
 	if len(sets) == 0 {
 		delete(ix.owners, owner)
 	} else {
-		sets = append([]Set(nil), sets...) // the index keeps pointers into its own copy
 		ix.owners[owner] = sets
 	}
 	for i := range sets {
 		s := &sets[i]
-		touched[s.Name] = struct{}{}
-		n := ix.node(s.Name)
-		if n == nil {
-			n = ix.create(s.Name)
-		}
-		n.contribs = append(n.contribs, s)
+		c := contribs(s.Name)
+		// A new array: published sets must not change under readers.
+		pending[s.Name] = append(c[:len(c):len(c)], s)
 	}
-	for name := range touched {
-		ix.republish(name)
+	for name, c := range pending {
+		ix.publish(name, c)
 	}
 }
 
@@ -151,55 +163,65 @@ func (ix *Index) Owners() int {
 }
 
 // node returns the node at name; writers only (no shard lock needed: only writers change maps).
-func (ix *Index) node(name string) *node { return ix.shard(name).nodes[name] }
+func (ix *Index) node(name string) (node, bool) {
+	n, ok := ix.shard(name).nodes[name]
+	return n, ok
+}
 
-func (ix *Index) put(name string, n *node) {
+func (ix *Index) put(name string, n node) {
 	sh := ix.shard(name)
 	sh.mu.Lock()
-	if n == nil {
-		delete(sh.nodes, name)
+	sh.nodes[name] = n
+	sh.mu.Unlock()
+}
+
+func (ix *Index) remove(name string) {
+	sh := ix.shard(name)
+	sh.mu.Lock()
+	delete(sh.nodes, name)
+	sh.mu.Unlock()
+}
+
+// publish makes name answer contribs, creating its ancestors, or removes the name and every
+// ancestor that was only there for it.
+func (ix *Index) publish(name string, contribs []*Set) {
+	n, exists := ix.node(name)
+	if !exists && len(contribs) > 0 {
+		ix.adopt(name, 1)
+	}
+	n.sets, n.merged = merge(contribs)
+	if n.merged {
+		ix.merged[name] = contribs
 	} else {
-		sh.nodes[name] = n
+		delete(ix.merged, name)
 	}
-	sh.mu.Unlock()
+	if exists || len(contribs) > 0 {
+		ix.settle(name, n)
+	}
 }
 
-// create adds an empty node at name and makes its ancestors exist, counting it as their child.
-func (ix *Index) create(name string) *node {
-	n := &node{}
-	ix.put(name, n)
-	if parent, ok := ix.parent(name); ok {
-		p := ix.node(parent)
-		if p == nil {
-			p = ix.create(parent)
-		}
-		p.children++
+// settle stores n at name, or removes an empty n and tells its parent it lost a child.
+func (ix *Index) settle(name string, n node) {
+	if len(n.sets) > 0 || n.children > 0 {
+		ix.put(name, n)
+		return
 	}
-	return n
+	ix.remove(name)
+	ix.adopt(name, -1)
 }
 
-// republish rebuilds the readers' view of name, or removes the name and any ancestor that was
-// only there for it.
-func (ix *Index) republish(name string) {
-	n := ix.node(name)
-	if n == nil {
+// adopt adds delta to the children of name's parent, creating or removing the parent as needed.
+func (ix *Index) adopt(name string, delta int32) {
+	parent, ok := ix.parent(name)
+	if !ok {
 		return
 	}
-	if n.empty() {
-		ix.put(name, nil)
-		if parent, ok := ix.parent(name); ok {
-			if p := ix.node(parent); p != nil {
-				p.children--
-				ix.republish(parent)
-			}
-		}
-		return
+	p, exists := ix.node(parent)
+	if !exists {
+		ix.adopt(parent, 1)
 	}
-	sets := merge(n.contribs)
-	sh := ix.shard(name)
-	sh.mu.Lock()
-	n.sets = sets
-	sh.mu.Unlock()
+	p.children += delta
+	ix.settle(parent, p)
 }
 
 // parent returns the name one label up, unless name is a zone apex or outside every zone.
@@ -224,7 +246,7 @@ func (ix *Index) parent(name string) (string, bool) {
 
 // merge groups contributions by type. Names with one contribution per type (almost all) publish
 // the contributions themselves; only shared types (a PTR of several services) get a merged Set.
-func merge(contribs []*Set) []*Set {
+func merge(contribs []*Set) ([]*Set, bool) {
 	shared := false
 	for i, c := range contribs {
 		for _, d := range contribs[:i] {
@@ -232,21 +254,44 @@ func merge(contribs []*Set) []*Set {
 		}
 	}
 	if !shared {
-		return contribs[:len(contribs):len(contribs)]
+		return contribs, false
 	}
 	var sets []*Set
-	at := map[uint16]*Set{}
+	done := map[uint16]bool{}
 	for _, c := range contribs {
-		m, ok := at[c.Type]
-		if !ok || c.Type == Marker {
-			m = &Set{Name: c.Name, Type: c.Type, Children: c.Children}
-			at[c.Type] = m
-			sets = append(sets, m)
+		if c.Type == Marker {
+			sets = append(sets, c)
+			continue
 		}
-		m.RRs = append(m.RRs, c.RRs...)
-		m.Extra = append(m.Extra, c.Extra...)
+		if done[c.Type] {
+			continue
+		}
+		done[c.Type] = true
+		var group []*Set
+		for _, d := range contribs {
+			if d.Type == c.Type {
+				group = append(group, d)
+			}
+		}
+		sets = append(sets, joined(group))
 	}
-	return sets
+	return sets, true
+}
+
+// joined is one set of the answers, then the glue, of sets of one type at one name.
+func joined(group []*Set) *Set {
+	if len(group) == 1 {
+		return group[0]
+	}
+	m := &Set{Name: group[0].Name, Type: group[0].Type}
+	for _, s := range group {
+		m.RRs = append(m.RRs, s.Answer()...)
+	}
+	for _, s := range group {
+		m.RRs = append(m.RRs, s.Extra()...)
+		m.Glue += s.Glue
+	}
+	return m
 }
 
 func removePtr(list []*Set, s *Set) []*Set {
