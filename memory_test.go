@@ -9,11 +9,13 @@ import (
 	"github.com/clusterdns/clusterdns/internal/model"
 )
 
-// BenchmarkHeapPerEndpoint reports the live heap the store and index hold per ready endpoint, for a
-// cluster of services with 10 endpoints each (10% headless with StatefulSet hostnames, two named
-// ports), as the informers feed it.
+// The heap fixture: services with 10 endpoints each, 10% headless with StatefulSet hostnames, two
+// named ports.
+const heapServices, heapPerService = 1000, 10
+
+// BenchmarkHeapPerEndpoint reports the live heap the store and index hold per ready endpoint for
+// the heap fixture, fed as the informers feed it.
 func BenchmarkHeapPerEndpoint(b *testing.B) {
-	const services, perService = 1000, 10
 	for range b.N {
 		b.StopTimer()
 		k := newPlugin(b, "", emptyCluster)
@@ -21,7 +23,7 @@ func BenchmarkHeapPerEndpoint(b *testing.B) {
 		b.StartTimer()
 		fillHeapFixture(k)
 		b.StopTimer()
-		b.ReportMetric(float64(liveHeap()-before)/(services*perService), "heapB/endpoint")
+		b.ReportMetric(float64(liveHeap()-before)/(heapServices*heapPerService), "heapB/endpoint")
 		runtime.KeepAlive(k)
 	}
 }
@@ -33,25 +35,25 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// fillHeapFixture loads the fixture through the store, as the informers feed it.
+// fillHeapFixture loads the heap fixture through the store.
 func fillHeapFixture(k *ClusterDNS) {
-	const services, perService = 1000, 10
-	for i := range services {
+	for i := range heapServices {
 		ns, name := fmt.Sprintf("ns-%d", i%50), fmt.Sprintf("svc-%d", i)
 		k.store.UpsertService(&model.Service{
 			Namespace: ns, Name: name, Headless: i%10 == 0, HasSelector: true,
 			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
 			Ports:      []model.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Name: "metrics", Protocol: "tcp", Port: 9090}},
 		})
-		sl := &model.EndpointSlice{Namespace: ns, Name: name + "-1", Service: name,
-			Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}, {Name: "metrics", Protocol: "tcp", Port: 9090}}}
-		for j := range perService {
-			e := model.Endpoint{Addr: netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(i<<4 | j)})}
+		eps := make([]model.Endpoint, heapPerService)
+		for j := range eps {
+			eps[j].Addr = netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(i<<4 | j)})
 			if i%10 == 0 {
-				e.Name = fmt.Sprintf("%s-%d", name, j) // StatefulSet hostnames
+				eps[j].Name = fmt.Sprintf("%s-%d", name, j) // StatefulSet hostnames
 			}
-			sl.Endpoints = append(sl.Endpoints, e)
 		}
-		k.store.UpsertEndpointSlice(sl)
+		k.store.UpsertEndpointSlice(&model.EndpointSlice{
+			Namespace: ns, Name: name + "-1", Service: name, Endpoints: model.NewEndpoints(eps),
+			Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}, {Name: "metrics", Protocol: "tcp", Port: 9090}},
+		})
 	}
 }

@@ -158,7 +158,8 @@ func (b *builder) endpointChildren(list []*model.EndpointSlice) func(name, label
 		var out sets
 		var seen []netip.Addr
 		for _, sl := range list {
-			for _, e := range sl.Endpoints {
+			for i := range sl.Endpoints.Len() {
+				e := sl.Endpoints.At(i)
 				named := endpointName(e)
 				if (named != label && (named != "" || !isAddr || e.Addr != ip)) || slices.Contains(seen, e.Addr) {
 					continue
@@ -406,7 +407,7 @@ type readyEndpoint struct {
 // hasEndpoints tells whether any slice has a (ready) endpoint.
 func hasEndpoints(slices []*model.EndpointSlice) bool {
 	for _, sl := range slices {
-		if len(sl.Endpoints) > 0 {
+		if sl.Endpoints.Len() > 0 {
 			return true
 		}
 	}
@@ -417,7 +418,8 @@ func readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
 	var out []readyEndpoint
 	seen := map[netip.Addr]struct{}{}
 	for _, sl := range slices {
-		for _, e := range sl.Endpoints {
+		for i := range sl.Endpoints.Len() {
+			e := sl.Endpoints.At(i)
 			if _, dup := seen[e.Addr]; dup {
 				continue
 			}

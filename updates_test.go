@@ -30,12 +30,12 @@ func expect(t *testing.T, k *ClusterDNS, name string, qtype uint16, rcode, answe
 	}
 }
 
-func endpoints(prefix string, n int) []model.Endpoint {
+func endpoints(prefix string, n int) model.Endpoints {
 	out := make([]model.Endpoint, n)
 	for i := range out {
 		out[i] = model.Endpoint{Addr: netip.MustParseAddr(fmt.Sprintf(prefix, i))}
 	}
-	return out
+	return model.NewEndpoints(out)
 }
 
 func TestSlicesOfOneServiceMerge(t *testing.T) {
@@ -84,7 +84,7 @@ func TestObjectChangesFollow(t *testing.T) { // rule 20
 	s.UpsertEndpointSlice(sl)
 	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 	ready := *sl
-	ready.Endpoints = []model.Endpoint{{Addr: ip("10.2.0.1")}}
+	ready.Endpoints = model.NewEndpoints([]model.Endpoint{{Addr: ip("10.2.0.1")}})
 	s.UpsertEndpointSlice(&ready)
 	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 	expect(t, k, "1.0.2.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1)

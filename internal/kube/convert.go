@@ -96,7 +96,7 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 		}
 		out.Ports = append(out.Ports, mp)
 	}
-	out.Endpoints = make([]model.Endpoint, 0, len(es.Endpoints))
+	var ready []model.Endpoint
 	for _, ep := range es.Endpoints {
 		if len(ep.Addresses) == 0 || !endpointReady(ep.Conditions) {
 			continue
@@ -112,8 +112,9 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 		case podNames && ep.TargetRef != nil && ep.TargetRef.Kind == "Pod":
 			me.Name = ep.TargetRef.Name
 		}
-		out.Endpoints = append(out.Endpoints, me)
+		ready = append(ready, me)
 	}
+	out.Endpoints = model.NewEndpoints(ready)
 	return out
 }
 

@@ -160,7 +160,7 @@ func TestEndpointReadiness(t *testing.T) {
 				}},
 			}
 			got := ConvertEndpointSlice(es, false)
-			if kept := len(got.Endpoints) == 1; kept != tt.want {
+			if kept := got.Endpoints.Len() == 1; kept != tt.want {
 				t.Errorf("endpoint kept = %v, want %v (only ready endpoints are kept)", kept, tt.want)
 			}
 		})
@@ -228,17 +228,19 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 			{Name: "", Protocol: "tcp", Port: 80},
 			{Name: "dns", Protocol: "udp", Port: 53},
 		},
-		Endpoints: []model.Endpoint{
-			{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Name: "zookeeper-0"},
-			{Addr: netip.MustParseAddr("fd00:10:244:4::11")},
-			{Addr: netip.MustParseAddr("fd00:10:244:4::12")},
-		},
 	}
+	ready := []model.Endpoint{
+		{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Name: "zookeeper-0"},
+		{Addr: netip.MustParseAddr("fd00:10:244:4::11")},
+		{Addr: netip.MustParseAddr("fd00:10:244:4::12")},
+	}
+	want.Endpoints = model.NewEndpoints(ready)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConvertEndpointSlice =\n%+v\nwant\n%+v", got, want)
 	}
 	// With endpoint_pod_names, an endpoint without hostname is named by its pod; a hostname wins.
-	want.Endpoints[2].Name = "zookeeper-2"
+	ready[2].Name = "zookeeper-2"
+	want.Endpoints = model.NewEndpoints(ready)
 	if got := ConvertEndpointSlice(es, true); !reflect.DeepEqual(got, want) {
 		t.Errorf("ConvertEndpointSlice keeping pod names =\n%+v\nwant\n%+v", got, want)
 	}

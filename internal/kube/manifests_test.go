@@ -204,7 +204,7 @@ metadata:
 	want := &model.EndpointSlice{
 		Namespace: "ns1", Name: "a-xyz", Service: "a",
 		Ports:     []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}},
-		Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.244.0.1")}},
+		Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: netip.MustParseAddr("10.244.0.1")}}),
 	}
 	if !reflect.DeepEqual(es, want) {
 		t.Errorf("slice = %+v, want %+v", es, want)
@@ -356,7 +356,7 @@ subsets:
 	}
 	equal(t, "slices", sliceKeys(snap), []string{"ns1/a-xyz", "ns1/manual-1"})
 	m := findSlice(snap, "ns1/manual-1")
-	if m.Service != "manual" || len(m.Endpoints) != 1 || m.Endpoints[0].Name != "h0" { // not-ready addresses dropped
+	if m.Service != "manual" || m.Endpoints.Len() != 1 || m.Endpoints.At(0).Name != "h0" { // not-ready addresses dropped
 		t.Errorf("mirrored slice = %+v", m)
 	}
 }
@@ -671,13 +671,13 @@ func TestExampleCluster(t *testing.T) {
 			hostnames = s
 		}
 	}
-	if web == nil || len(web.Endpoints) != 1 || web.Endpoints[0].Addr != netip.MustParseAddr("10.244.2.8") {
+	if web == nil || web.Endpoints.Len() != 1 || web.Endpoints.At(0).Addr != netip.MustParseAddr("10.244.2.8") {
 		t.Errorf("web slice = %+v, want only the ready 10.244.2.8 (10.244.2.9 is not ready)", web)
 	}
-	if zk == nil || len(zk.Endpoints) != 3 || zk.Endpoints[2].Name != "zookeeper-2" {
+	if zk == nil || zk.Endpoints.Len() != 3 || zk.Endpoints.At(2).Name != "zookeeper-2" {
 		t.Errorf("zookeeper slice = %+v, want 3 endpoints with hostnames", zk)
 	}
-	if hostnames == nil || !reflect.DeepEqual(hostnames.Ports, []model.Port{{Name: "default", Protocol: "tcp", Port: 9376}}) || len(hostnames.Endpoints) != 3 {
+	if hostnames == nil || !reflect.DeepEqual(hostnames.Ports, []model.Port{{Name: "default", Protocol: "tcp", Port: 9376}}) || hostnames.Endpoints.Len() != 3 {
 		t.Errorf("hostnames slice = %+v", hostnames)
 	}
 }

@@ -59,7 +59,7 @@ func MirrorEndpoints(ep *corev1.Endpoints, podNames bool) []*model.EndpointSlice
 				Name:      ep.Name + "-" + strconv.Itoa(len(out)+1),
 				Service:   ep.Name,
 				Ports:     clonePorts(ports),
-				Endpoints: eps,
+				Endpoints: model.NewEndpoints(eps),
 			})
 		}
 	}

@@ -35,9 +35,9 @@ func TestMirrorEndpoints(t *testing.T) {
 			want: []*model.EndpointSlice{{
 				Namespace: "default", Name: "db-1", Service: "db",
 				Ports: []model.Port{{Name: "pg", Protocol: "tcp", Port: 5432}, {Protocol: "udp", Port: 53}},
-				Endpoints: []model.Endpoint{
+				Endpoints: model.NewEndpoints([]model.Endpoint{
 					{Addr: netip.MustParseAddr("10.0.0.1"), Name: "db-0"},
-				},
+				}),
 			}},
 		},
 		{
@@ -54,11 +54,11 @@ func TestMirrorEndpoints(t *testing.T) {
 			},
 			want: []*model.EndpointSlice{
 				{Namespace: "default", Name: "db-1", Service: "db", Ports: []model.Port{{Name: "a", Protocol: "tcp", Port: 80}},
-					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.1")}}},
+					Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.1")}})},
 				{Namespace: "default", Name: "db-2", Service: "db", Ports: []model.Port{{Name: "a", Protocol: "tcp", Port: 80}},
-					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("fd00::1")}}},
+					Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: netip.MustParseAddr("fd00::1")}})},
 				{Namespace: "default", Name: "db-3", Service: "db", Ports: []model.Port{{Name: "b", Protocol: "tcp", Port: 81}},
-					Endpoints: []model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.9")}}},
+					Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: netip.MustParseAddr("10.0.0.9")}})},
 			},
 		},
 		{
@@ -102,10 +102,10 @@ func TestMirrorEndpointsKeepsPodNamesWhenAsked(t *testing.T) {
 		}}},
 	}
 	got := MirrorEndpoints(ep, true)[0].Endpoints
-	if got[0].Name != "db-abc" || got[1].Name != "db-1" {
-		t.Errorf("names %q %q, want the pod name, and the hostname over the pod name", got[0].Name, got[1].Name)
+	if got.At(0).Name != "db-abc" || got.At(1).Name != "db-1" {
+		t.Errorf("names %q %q, want the pod name, and the hostname over the pod name", got.At(0).Name, got.At(1).Name)
 	}
-	if got := MirrorEndpoints(ep, false)[0].Endpoints; got[0].Name != "" {
-		t.Errorf("name %q without endpoint_pod_names, want none", got[0].Name)
+	if got := MirrorEndpoints(ep, false)[0].Endpoints; got.At(0).Name != "" {
+		t.Errorf("name %q without endpoint_pod_names, want none", got.At(0).Name)
 	}
 }

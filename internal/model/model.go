@@ -43,7 +43,7 @@ type EndpointSlice struct {
 	// Service is the owning service's name (label kubernetes.io/service-name).
 	Service   string
 	Ports     []Port
-	Endpoints []Endpoint
+	Endpoints Endpoints
 	// LastChange is when the change this version of the slice carries was triggered: the
 	// endpoints.kubernetes.io/last-change-trigger-time annotation, else the slice's creation. The
 	// DNS programming latency SLI is measured from it.
@@ -53,7 +53,8 @@ type EndpointSlice struct {
 // Key returns "namespace/name".
 func (e *EndpointSlice) Key() string { return e.Namespace + "/" + e.Name }
 
-// Endpoint is one ready endpoint of a slice: DNS never names the others, so sources drop them.
+// Endpoint is one ready endpoint of a slice (packed in Endpoints): DNS never names the others, so
+// sources drop them.
 type Endpoint struct {
 	// Addr is the endpoint's address. The API allows several, but defines only the first, and the
 	// EndpointSlice controller always writes exactly one.
