@@ -88,14 +88,16 @@ func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
 	if qtype == dns.TypeANY {
 		var all answer
 		for _, s := range sets {
-			all.rrs = append(all.rrs, s.Answer()...)
+			if s, ok := index.Resolve(sets, name, s.Type); ok {
+				all.rrs = append(all.rrs, s.Answer()...)
+			}
 		}
 		if len(all.rrs) == 0 {
 			all.outcome = noData
 		}
 		return all
 	}
-	if s, ok := index.Find(sets, qtype); ok {
+	if s, ok := index.Resolve(sets, name, qtype); ok {
 		return answer{rrs: s.Answer(), extra: s.Extra()}
 	}
 	if s, ok := index.Find(sets, dns.TypeCNAME); ok {

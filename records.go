@@ -42,7 +42,7 @@ type building struct {
 	t        uint16
 	rrs      []dns.RR
 	extra    []dns.RR
-	children func(name, label string) ([]*index.Set, bool)
+	lazy     func(name, label string) ([]*index.Set, bool)
 }
 
 type setKey struct {
@@ -79,7 +79,7 @@ func (s *sets) done() []index.Set {
 		rrs := make([]dns.RR, 0, len(b.rrs)+len(b.extra))
 		out[i] = index.Set{
 			Name: b.name, Type: b.t, RRs: append(append(rrs, b.rrs...), b.extra...),
-			Glue: uint32(len(b.extra)), Children: b.children,
+			Glue: uint32(len(b.extra)), Lazy: b.lazy,
 		}
 	}
 	return out
@@ -121,7 +121,7 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 	for zi, z := range b.zones {
 		base := serviceName(svc, z)
 		if svc.Headless {
-			b.headless(&out, base, ready, zi == 0)
+			b.headless(&out, base, slices, ready, zi == 0)
 		} else {
 			b.clusterIP(&out, svc, base, slices, zi == 0)
 		}
@@ -130,8 +130,8 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 	return out.done()
 }
 
-// clusterIP adds the virtual IP, an SRV per port (named ports also under _port._proto), the PTR of
-// the ClusterIP, and the names of the ready endpoints as the incumbent answers them.
+// clusterIP adds the virtual IP, an SRV per named port under _port._proto, the PTR of the
+// ClusterIP, and on demand the SRV at the service name and the names of the ready endpoints.
 func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices []*model.EndpointSlice, withPTR bool) {
 	for _, ip := range svc.ClusterIPs {
 		out.add(base, addrType(ip), b.addr(base, ip))
@@ -141,22 +141,33 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices [
 	}
 	glue := out.addrs(base)
 	for _, p := range svc.Ports {
-		b.srv(out, base, p, base, glue)
 		if p.Name != "" {
 			b.srv(out, portName(p, base), p, base, glue)
 		}
 	}
-	out.add(base, index.Marker, nil).children = b.endpointChildren(slices)
+	out.add(base, dns.TypeSRV, nil).lazy = b.clusterIPLazy(svc, slices)
 }
 
-// endpointChildren answers "<endpoint>.<service>" of a ClusterIP service, as the incumbent does,
-// on demand: the spec does not ask for these names and precomputing them would cost memory per
-// endpoint for answers almost never asked. slices are never modified once stored.
-func (b *builder) endpointChildren(list []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
+// clusterIPLazy builds, on demand, the SRV at a ClusterIP service's name (one per port, as the
+// incumbent answers; the spec names only _port._proto) and "<endpoint>.<service>", as the
+// incumbent answers them: both are rarely asked, and precomputing them would cost memory per
+// service and per endpoint. svc and slices are never modified once stored.
+func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
 	return func(name, label string) ([]*index.Set, bool) {
-		ip, isAddr := parseDashed(label)
 		var out sets
-		var seen []netip.Addr
+		if label == "" {
+			var glue []dns.RR
+			for _, ip := range svc.ClusterIPs {
+				glue = append(glue, b.addr(name, ip))
+			}
+			for _, p := range svc.Ports {
+				b.srv(&out, name, p, name, glue)
+			}
+			setSRVWeights(out.list)
+			return setPointers(out.done()), true
+		}
+		ip, isAddr := parseDashed(label)
+			var seen []netip.Addr
 		for _, sl := range list {
 			for i := range sl.Endpoints.Len() {
 				e := sl.Endpoints.At(i)
@@ -172,9 +183,31 @@ func (b *builder) endpointChildren(list []*model.EndpointSlice) func(name, label
 	}
 }
 
+// headlessSRV builds, on demand, the N x M SRV at a headless service's name: the incumbent answers
+// them, the spec names only _port._proto, and precomputed they would cost memory per endpoint.
+func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
+	return func(name, label string) ([]*index.Set, bool) {
+		if label != "" {
+			return nil, false
+		}
+		var out sets
+		for _, e := range readyEndpoints(list) {
+			target := e.label + "." + name
+			glue := []dns.RR{b.addr(target, e.addr)}
+			for _, p := range e.ports {
+				b.srv(&out, name, p, target, glue)
+			}
+		}
+		setSRVWeights(out.list)
+		return setPointers(out.done()), true
+	}
+}
+
 // headless adds one address record per ready endpoint at the service name and at the endpoint's
-// own name, N x M SRV records targeting endpoint names, and one PTR per endpoint address.
-func (b *builder) headless(out *sets, base string, ready []readyEndpoint, withPTR bool) {
+// own name, an SRV per endpoint and named port under _port._proto, one PTR per endpoint address,
+// and on demand the N x M SRV at the service name.
+func (b *builder) headless(out *sets, base string, slices []*model.EndpointSlice, ready []readyEndpoint, withPTR bool) {
+	out.add(base, dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
 	names := make([]string, len(ready)) // built once: the records, SRV targets and PTRs share them
 	for i, e := range ready {
 		names[i] = e.label + "." + base
@@ -189,7 +222,6 @@ func (b *builder) headless(out *sets, base string, ready []readyEndpoint, withPT
 		name := names[i]
 		glue := out.addrs(name)
 		for _, p := range e.ports {
-			b.srv(out, base, p, name, glue)
 			if p.Name == "" {
 				continue
 			}
@@ -254,9 +286,9 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 		pods := out.add(name+".pod."+z, index.Marker, nil)
 		switch {
 		case verified != nil:
-			pods.children = b.verifiedPod(verified)
+			pods.lazy = b.verifiedPod(verified)
 		case b.insecurePods:
-			pods.children = b.insecurePod
+			pods.lazy = b.insecurePod
 		}
 	}
 	return out.done()
@@ -373,7 +405,7 @@ func addrType(ip netip.Addr) uint16 {
 // chance), as the incumbent does.
 func setSRVWeights(list []building) {
 	for _, s := range list {
-		if s.t != dns.TypeSRV {
+		if s.t != dns.TypeSRV || len(s.rrs) == 0 {
 			continue
 		}
 		w := uint16(100 / len(s.rrs))

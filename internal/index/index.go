@@ -26,10 +26,11 @@ type Set struct {
 	RRs  []dns.RR
 	Type uint16
 	Glue uint32
-	// Children, on a Marker, answers names one label below Name that the index does not hold, for
-	// name spaces too large or too rarely asked to precompute. name is the full lower-case name,
-	// label its first label; it returns the name's sets and whether the name exists.
-	Children func(name, label string) ([]*Set, bool)
+	// Lazy builds what is too large or too rarely asked to precompute. It answers names one label
+	// below Name that the index does not hold (name is the full lower-case name, label its first
+	// label) and, on a set of a type other than Marker without records, with label "", that set at
+	// Name itself. It returns the name's sets and whether the name exists.
+	Lazy func(name, label string) ([]*Set, bool)
 }
 
 // Answer returns the records of the ANSWER section, capped so that a plugin appending to a
@@ -92,17 +93,29 @@ func (ix *Index) Lookup(name string) ([]*Set, bool) {
 	return n.sets, ok
 }
 
-// Find returns the set of type t among sets, if it has records.
+// Find returns the set of type t among sets, if it has records or builds them.
 func Find(sets []*Set, t uint16) (*Set, bool) {
 	for _, s := range sets {
-		if s.Type == t && len(s.RRs) > int(s.Glue) {
+		if s.Type == t && (len(s.RRs) > int(s.Glue) || s.lazy()) {
 			return s, true
 		}
 	}
 	return nil, false
 }
 
-// Synthesize answers a name the index does not hold from its parent's Children, if any.
+func (s *Set) lazy() bool { return s.Lazy != nil && s.Type != Marker && len(s.RRs) == 0 }
+
+// Resolve returns the set of type t among the sets at name, built if it is lazy.
+func Resolve(sets []*Set, name string, t uint16) (*Set, bool) {
+	s, ok := Find(sets, t)
+	if ok && s.lazy() {
+		built, _ := s.Lazy(name, "")
+		return Find(built, t)
+	}
+	return s, ok
+}
+
+// Synthesize answers a name the index does not hold from its parent's Lazy, if any.
 func (ix *Index) Synthesize(name string) ([]*Set, bool) {
 	i := strings.IndexByte(name, '.')
 	if i <= 0 || i == len(name)-1 {
@@ -110,8 +123,8 @@ func (ix *Index) Synthesize(name string) ([]*Set, bool) {
 	}
 	parent, _ := ix.Lookup(name[i+1:])
 	for _, s := range parent {
-		if s.Children != nil {
-			return s.Children(name, name[:i])
+		if s.Lazy != nil {
+			return s.Lazy(name, name[:i])
 		}
 	}
 	return nil, false

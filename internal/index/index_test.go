@@ -124,7 +124,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 
 func TestChildrenAnswerNamesBelowAMarker(t *testing.T) {
 	ix := New([]string{"z."})
-	ix.Replace("ns", []Set{{Name: "p.z.", Type: Marker, Children: func(name, label string) ([]*Set, bool) {
+	ix.Replace("ns", []Set{{Name: "p.z.", Type: Marker, Lazy: func(name, label string) ([]*Set, bool) {
 		if label != "x" {
 			return nil, false
 		}
