@@ -38,11 +38,11 @@ type sets struct {
 
 // building is a set while its owner's records are being built: answer and glue apart.
 type building struct {
-	name     string
-	t        uint16
-	rrs      []dns.RR
-	extra    []dns.RR
-	lazy     func(name, label string) ([]*index.Set, bool)
+	name  string
+	t     uint16
+	rrs   []dns.RR
+	extra []dns.RR
+	lazy  func(name, label string) ([]*index.Set, bool)
 }
 
 type setKey struct {
@@ -167,7 +167,7 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 			return setPointers(out.done()), true
 		}
 		ip, isAddr := parseDashed(label)
-			var seen []netip.Addr
+		var seen []netip.Addr
 		for _, sl := range list {
 			for i := range sl.Endpoints.Len() {
 				e := sl.Endpoints.At(i)
