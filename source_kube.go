@@ -29,15 +29,12 @@ func userAgent() string {
 func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error {
 	health := &kube.Health{Report: reportHealth, Request: observeRequest}
 	apiReachable.Set(1)
-	s.client.Health, s.watch.Health = health, health
+	s.client.Health = health
 	client, err := kube.NewClient(s.client)
 	if err != nil {
 		return err
 	}
-	w, err := kube.Watch(ctx, client, s.watch, st)
-	if err != nil {
-		return err
-	}
+	w := kube.Watch(ctx, client, s.watch, st)
 	done := make(chan struct{})
 	go func() {
 		if w.WaitForSync(ctx) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // EventKind says what changed in the connection to the API server.
@@ -116,6 +117,10 @@ func (o *observe) RoundTrip(r *http.Request) (*http.Response, error) {
 		switch {
 		case r.Context().Err() != nil:
 			return resp, err // stopping: not a failure of the server
+		case err == nil && resp.StatusCode == http.StatusForbidden:
+			o.health.failed(resource(r), apierrors.NewForbidden(schema.GroupResource{Resource: resource(r)}, "",
+				fmt.Errorf("%s %s: %s", r.Method, r.URL.Path, resp.Status)))
+			return resp, nil
 		case err == nil && resp.StatusCode < http.StatusInternalServerError:
 			o.health.succeeded()
 			return resp, nil

@@ -6,9 +6,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// slim is what the informers' caches hold instead of API objects: the converted object and the
-// key. It satisfies meta.Accessor through GetObjectMeta so the caches can key and index it; obj is
-// nil for an object that serves no name (a pod without an IP, a slice without a service).
+// slim is an API object converted, with its key: what a reflector's streamed list holds instead of
+// API objects (see feed). It satisfies meta.Accessor through GetObjectMeta so client-go can key
+// it; obj is nil for an object that serves no name (a pod without an IP, a slice without a
+// service).
 type slim struct {
 	namespace, name string
 	obj             any
@@ -18,12 +19,8 @@ func (s *slim) GetObjectMeta() metav1.Object {
 	return &metav1.ObjectMeta{Namespace: s.namespace, Name: s.name}
 }
 
-// transform returns the function that converts an API object into its slim form before any cache
-// stores it. It must accept what it already transformed: client-go may hand an object back to it.
-func transform(f Filter) func(obj any) (any, error) {
-	return func(obj any) (any, error) { return slimmed(obj, f.PodNames) }
-}
-
+// slimmed converts an API object into its slim form. It accepts what it already converted:
+// client-go may hand an object back to it.
 func slimmed(obj any, podNames bool) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Service:

@@ -2,20 +2,22 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/model"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
-// WatchConfig chooses what the informers list and watch. Filters go into the list and watch
+// WatchConfig chooses what the reflectors list and watch. Filters go into the list and watch
 // requests where the API allows, so that the API server sends only what will be served.
 type WatchConfig struct {
 	Namespaces      []string        // only these namespaces; empty means all
@@ -23,17 +25,17 @@ type WatchConfig struct {
 	Filter          Filter          // services and EndpointSlices with these labels
 	Endpoints       bool            // watch EndpointSlices
 	Pods            bool            // watch Pods
-	Health          *Health         // told of list and watch failures client-go reports
 }
 
-// Watcher runs the informers that feed a Sink.
+// Watcher runs the reflectors that feed a Sink.
 type Watcher struct {
-	synced []cache.InformerSynced
+	feeds []*feed
 }
 
-// Watch starts the informers; they stop when ctx is done. Nothing is stored but slim objects: the
-// informers transform each API object before their caches keep it.
-func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, sink Sink) (*Watcher, error) {
+// Watch starts a reflector per resource (and per namespace with the namespaces option); they stop
+// when ctx is done. Nothing is stored but the sink's slim objects: each reflector writes into a
+// feed that converts every API object as it arrives (see feed).
+func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, sink Sink) *Watcher {
 	w := &Watcher{}
 	namespaces := cfg.Namespaces
 	if len(namespaces) == 0 {
@@ -44,30 +46,20 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 			opts.LabelSelector = cfg.Filter.Labels.String()
 		}
 	}
-	var factories []informers.SharedInformerFactory
+	// Host-network pods share their node's address and get no pod name.
+	hostNet := func(opts *metav1.ListOptions) {
+		opts.FieldSelector = fields.OneTermNotEqualSelector("spec.hostNetwork", "true").String()
+	}
 	for _, ns := range namespaces {
-		f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
-			informers.WithTweakListOptions(selected), informers.WithTransform(transform(cfg.Filter)))
-		if err := w.add(f.Core().V1().Services().Informer(), "services", cfg.Health, serviceHandler(sink)); err != nil {
-			return nil, err
-		}
+		w.run(ctx, "services", &corev1.Service{}, listWatch(client, client.CoreV1().Services(ns), selected),
+			cfg, func(o any) { sink.UpsertService(o.(*model.Service)) }, sink.DeleteService)
 		if cfg.Endpoints {
-			if err := w.add(f.Discovery().V1().EndpointSlices().Informer(), "endpointslices", cfg.Health, sliceHandler(sink)); err != nil {
-				return nil, err
-			}
+			w.run(ctx, "endpointslices", &discoveryv1.EndpointSlice{}, listWatch(client, client.DiscoveryV1().EndpointSlices(ns), selected),
+				cfg, func(o any) { sink.UpsertEndpointSlice(o.(*model.EndpointSlice)) }, sink.DeleteEndpointSlice)
 		}
-		factories = append(factories, f)
 		if cfg.Pods {
-			// Host-network pods share their node's address and get no pod name.
-			hostNet := func(opts *metav1.ListOptions) {
-				opts.FieldSelector = fields.OneTermNotEqualSelector("spec.hostNetwork", "true").String()
-			}
-			pf := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
-				informers.WithTweakListOptions(hostNet), informers.WithTransform(transform(cfg.Filter)))
-			if err := w.add(pf.Core().V1().Pods().Informer(), "pods", cfg.Health, podHandler(sink)); err != nil {
-				return nil, err
-			}
-			factories = append(factories, pf)
+			w.run(ctx, "pods", &corev1.Pod{}, listWatch(client, client.CoreV1().Pods(ns), hostNet),
+				cfg, func(o any) { sink.UpsertPod(o.(*model.Pod)) }, sink.DeletePod)
 		}
 	}
 	nsOnly := func(opts *metav1.ListOptions) {
@@ -78,48 +70,53 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 			opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", cfg.Namespaces[0]).String()
 		}
 	}
-	nf := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(nsOnly), informers.WithTransform(transform(cfg.Filter)))
-	if err := w.add(nf.Core().V1().Namespaces().Informer(), "namespaces", cfg.Health, namespaceHandler(sink)); err != nil {
-		return nil, err
-	}
-	factories = append(factories, nf)
-	for _, f := range factories {
-		f.Start(ctx.Done())
-		go func() { <-ctx.Done(); f.Shutdown() }()
-	}
-	return w, nil
+	w.run(ctx, "namespaces", &corev1.Namespace{}, listWatch(client, client.CoreV1().Namespaces(), nsOnly),
+		cfg, func(o any) { sink.UpsertNamespace(o.(*model.Namespace)) }, func(_, name string) { sink.DeleteNamespace(name) })
+	return w
 }
 
-func (w *Watcher) add(inf cache.SharedIndexInformer, resource string, h *Health, handler cache.ResourceEventHandler) error {
-	if h != nil {
-		if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			h.failed(resource, err)
-		}); err != nil {
-			return fmt.Errorf("%s informer: %w", resource, err)
-		}
-	}
-	reg, err := inf.AddEventHandler(handler)
-	if err != nil {
-		return fmt.Errorf("%s informer: %w", resource, err)
-	}
-	// The handler's own sync, not the cache's: synced means the sink has seen the first list.
-	w.synced = append(w.synced, reg.HasSynced)
-	return nil
+// run starts one reflector of expected objects into a new feed.
+func (w *Watcher) run(ctx context.Context, resource string, expected runtime.Object, lw cache.ListerWatcher,
+	cfg WatchConfig, upsert func(any), remove func(namespace, name string)) {
+	f := &feed{podNames: cfg.Filter.PodNames, upsert: upsert, remove: remove, keys: map[objectKey]struct{}{}}
+	w.feeds = append(w.feeds, f)
+	r := cache.NewReflectorWithOptions(lw, expected, f, cache.ReflectorOptions{Name: "clusterdns " + resource})
+	go r.RunWithContext(ctx)
 }
 
-// HasSynced reports whether every informer has delivered its first complete list to the sink.
+// lister is the list and watch half of a typed client (client.CoreV1().Services(ns), ...).
+type lister[L runtime.Object] interface {
+	List(context.Context, metav1.ListOptions) (L, error)
+	Watch(context.Context, metav1.ListOptions) (watch.Interface, error)
+}
+
+// listWatch lists and watches through c with tweak applied, streaming lists where the client can
+// (as client-go's generated informers do).
+func listWatch[L runtime.Object](client kubernetes.Interface, c lister[L], tweak func(*metav1.ListOptions)) cache.ListerWatcher {
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			tweak(&opts)
+			return c.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			tweak(&opts)
+			return c.Watch(ctx, opts)
+		},
+	}, client)
+}
+
+// HasSynced reports whether every reflector has delivered its first complete list to the sink.
 func (w *Watcher) HasSynced() bool {
-	for _, s := range w.synced {
-		if !s() {
+	for _, f := range w.feeds {
+		if !f.synced.Load() {
 			return false
 		}
 	}
 	return true
 }
 
-// WaitForSync blocks until HasSynced or ctx is done, and reports which. It checks every 10 ms:
-// client-go's WaitForCacheSync waits in steps of 100 ms, which would delay readiness.
+// WaitForSync blocks until HasSynced or ctx is done, and reports which. It checks every 10 ms, not
+// in client-go's steps of 100 ms, which would delay readiness.
 func (w *Watcher) WaitForSync(ctx context.Context) bool {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -131,53 +128,4 @@ func (w *Watcher) WaitForSync(ctx context.Context) bool {
 		}
 	}
 	return true
-}
-
-// handler adapts informer notifications to upserts and deletes of slim objects. An object that
-// converts to nothing (a pod that lost its IP) is a delete.
-func handler(upsert func(any), remove func(namespace, name string)) cache.ResourceEventHandlerFuncs {
-	apply := func(obj any) {
-		s, ok := obj.(*slim)
-		if !ok {
-			return
-		}
-		if s.obj == nil {
-			remove(s.namespace, s.name)
-			return
-		}
-		upsert(s.obj)
-	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    apply,
-		UpdateFunc: func(_, obj any) { apply(obj) },
-		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				ns, name, err := cache.SplitMetaNamespaceKey(d.Key)
-				if err == nil {
-					remove(ns, name)
-				}
-				return
-			}
-			if s, ok := obj.(*slim); ok {
-				remove(s.namespace, s.name)
-			}
-		},
-	}
-}
-
-func serviceHandler(sink Sink) cache.ResourceEventHandler {
-	return handler(func(o any) { sink.UpsertService(o.(*model.Service)) }, sink.DeleteService)
-}
-
-func sliceHandler(sink Sink) cache.ResourceEventHandler {
-	return handler(func(o any) { sink.UpsertEndpointSlice(o.(*model.EndpointSlice)) }, sink.DeleteEndpointSlice)
-}
-
-func podHandler(sink Sink) cache.ResourceEventHandler {
-	return handler(func(o any) { sink.UpsertPod(o.(*model.Pod)) }, sink.DeletePod)
-}
-
-func namespaceHandler(sink Sink) cache.ResourceEventHandler {
-	return handler(func(o any) { sink.UpsertNamespace(o.(*model.Namespace)) },
-		func(_, name string) { sink.DeleteNamespace(name) })
 }

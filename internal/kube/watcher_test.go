@@ -86,10 +86,7 @@ func TestWatchFeedsTheSinkAndStopsCleanly(t *testing.T) {
 	)
 	sink := newRecorder()
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := Watch(ctx, client, WatchConfig{Endpoints: true, Pods: true}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := Watch(ctx, client, WatchConfig{Endpoints: true, Pods: true}, sink)
 	syncCtx, syncCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer syncCancel()
 	if !w.WaitForSync(syncCtx) {
