@@ -14,7 +14,7 @@ import (
 const heapServices, heapPerService = 1000, 10
 
 // BenchmarkHeapPerEndpoint reports the live heap the store and index hold per ready endpoint for
-// the heap fixture, fed as the informers feed it.
+// the heap fixture, fed as the reflectors feed it.
 func BenchmarkHeapPerEndpoint(b *testing.B) {
 	for range b.N {
 		b.StopTimer()

@@ -12,7 +12,7 @@ import (
 // defaultStartupTimeout is how long startup waits for the first sync, as the incumbent.
 const defaultStartupTimeout = 5 * time.Second
 
-// kubeSource serves the live cluster through client-go informers.
+// kubeSource serves the live cluster through client-go reflectors.
 type kubeSource struct {
 	client         kube.ClientConfig
 	watch          kube.WatchConfig

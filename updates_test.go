@@ -12,7 +12,7 @@ import (
 )
 
 // emptyCluster is a manifest with nothing in it, for tests that feed the store directly as the
-// informers do.
+// reflectors do.
 const emptyCluster = "apiVersion: v1\nkind: List\nitems: []\n"
 
 func addrs(t *testing.T, k *ClusterDNS, name string, qtype uint16) (int, int) {

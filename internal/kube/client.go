@@ -29,7 +29,7 @@ type ClientConfig struct {
 }
 
 // NewClient returns a clientset that speaks protobuf, the API server's cheapest encoding for the
-// lists and watches an informer makes.
+// lists and watches the reflectors make.
 func NewClient(c ClientConfig) (kubernetes.Interface, error) {
 	cfg, err := restConfig(c)
 	if err != nil {

@@ -4,7 +4,7 @@ package kube
 
 import "github.com/clusterdns/clusterdns/internal/model"
 
-// Sink receives what a source reads: one object at a time from informers, or a whole snapshot from
+// Sink receives what a source reads: one object at a time from reflectors, or a whole snapshot from
 // files. Deletes name the object; a delete of an unknown object is a no-op.
 type Sink interface {
 	UpsertService(*model.Service)

@@ -111,5 +111,5 @@ func TestWatchFeedsTheSinkAndStopsCleanly(t *testing.T) {
 	eventually(t, "the pod without IP to go", func() bool { return sink.has(func() bool { return sink.pods["default/p"] == nil }) })
 
 	cancel()
-	eventually(t, "informer goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
+	eventually(t, "reflector goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
 }
