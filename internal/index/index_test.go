@@ -139,3 +139,42 @@ func TestChildrenAnswerNamesBelowAMarker(t *testing.T) {
 		}
 	}
 }
+
+func TestLazySetIsBuiltWhenAsked(t *testing.T) {
+	ix := New([]string{"z."})
+	built := 0
+	ix.Replace("svc", []Set{
+		{Name: "s.z.", Type: dns.TypeA, RRs: []dns.RR{a("s.z.", "10.0.0.1")}},
+		{Name: "s.z.", Type: dns.TypeSRV, Lazy: func(name, label string) ([]*Set, bool) {
+			built++
+			return []*Set{{Name: name, Type: dns.TypeSRV, RRs: []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSRV}, Target: "s.z."}}}}, true
+		}},
+	})
+	sets, _ := ix.Lookup("s.z.")
+	if s, ok := Resolve(sets, "s.z.", dns.TypeA); !ok || len(s.Answer()) != 1 || built != 0 {
+		t.Errorf("A: found %v, built %d times; want the stored record and nothing built", ok, built)
+	}
+	if s, ok := Resolve(sets, "s.z.", dns.TypeSRV); !ok || len(s.Answer()) != 1 || built != 1 {
+		t.Errorf("SRV: found %v, built %d times; want the built record", ok, built)
+	}
+	if _, ok := Resolve(sets, "s.z.", dns.TypeAAAA); ok || built != 1 {
+		t.Errorf("AAAA: found %v, built %d times; want nothing, and nothing built", ok, built)
+	}
+}
+
+func TestMergedSetsKeepAnswersBeforeGlue(t *testing.T) {
+	ix := New([]string{"z."})
+	srv := func(target string) dns.RR {
+		return &dns.SRV{Hdr: dns.RR_Header{Name: "s.z.", Rrtype: dns.TypeSRV}, Target: target}
+	}
+	ix.Replace("one", []Set{{Name: "s.z.", Type: dns.TypeSRV, RRs: []dns.RR{srv("a.z."), a("a.z.", "10.0.0.1")}, Glue: 1}})
+	ix.Replace("two", []Set{{Name: "s.z.", Type: dns.TypeSRV, RRs: []dns.RR{srv("b.z."), a("b.z.", "10.0.0.2")}, Glue: 1}})
+	sets, _ := ix.Lookup("s.z.")
+	s, _ := Find(sets, dns.TypeSRV)
+	if ans, extra := s.Answer(), s.Extra(); len(ans) != 2 || len(extra) != 2 || ans[1].Header().Rrtype != dns.TypeSRV || extra[0].Header().Rrtype != dns.TypeA {
+		t.Fatalf("merged answer %v, extra %v; want both SRVs, then both glue records", ans, extra)
+	}
+	if got := append(s.Answer(), a("x.z.", "10.0.0.9")); s.Extra()[0] == got[2] {
+		t.Error("appending to an answer wrote over the glue")
+	}
+}
