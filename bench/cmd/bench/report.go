@@ -53,7 +53,12 @@ query file (%d queries, cycled) for every server:
 	}
 	fmt.Fprintf(b, `
 Memory: VmRSS, and the Go heap in use after a GC forced through pprof; "cluster data" is that heap
-minus the whoami server's. Re-list: kube-apiserver killed for %s and restarted, RSS sampled every
+minus the whoami server's. Pods verified, after everything else: one Pod per endpoint (a dual-stack
+endpoint's two addresses are one pod's), named as its targetRef, bound to the endpoints' node and
+set Running with the endpoint's addresses through the status subresource (no kubelet runs them);
+then clusterdns and kubernetes start again with `+"`pods verified`"+` (which watches every pod), must
+answer a pod's name with its address and an address no pod has with NXDOMAIN, and their memory is
+measured the same way. Re-list: kube-apiserver killed for %s and restarted, RSS sampled every
 100 ms (and VmHWM, reset before) until both plugins serve a service created after the restart, plus
 5 s; a ConfigMap written just before the stop makes every watcher list again (no watch can resume). Programming latency: %d changes of each kind, one at a time, from just before the API write to
 the first changed answer, each server polled every %s over UDP. Time to ready: process start to
@@ -64,7 +69,8 @@ the first changed answer, each server polled every %s over UDP. Time to ready: p
 
 func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	fmt.Fprintf(b, "## %d services, %d endpoints\n\n", r.Services, r.Endpoints)
-	fmt.Fprintf(b, "Loaded through the API in %s.\n\n", r.LoadTime.Round(time.Second))
+	fmt.Fprintf(b, "Loaded through the API in %s; then %d pods created and set Running in %s.\n\n",
+		r.LoadTime.Round(time.Second), r.Pods.Pods, r.Pods.CreateTime.Round(time.Second))
 	b.WriteString("| | clusterdns | kubernetes | whoami | clusterdns / kubernetes | clusterdns / whoami |\n| --- | --: | --: | --: | --: | --: |\n")
 	t, l := r.Throughput, r.Latency
 	q := func(name string) float64 { return median(t.QPS[name]) }
@@ -106,6 +112,14 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	row(b, "published sizing (endpoints + services)/1000 + 54, MB", "", fmt.Sprintf("%.0f", r.sizing()), "", "", "")
 	ofSizing := func(name string) string { return fmt.Sprintf("%.2fx", float64(mem[name].RSS)/(1<<20)/r.sizing()) }
 	row(b, "RSS / published sizing", ofSizing(ours), ofSizing(incumbent), "", "", "")
+	pm := r.Pods.Memory
+	row(b, "RSS with pods verified, MiB", mib(pm[ours].RSS), mib(pm[incumbent].RSS), "", ratio(pm[ours].RSS, pm[incumbent].RSS), "")
+	row(b, "Go heap in use after GC with pods verified, MiB", mib(pm[ours].HeapInuse), mib(pm[incumbent].HeapInuse), "", ratio(pm[ours].HeapInuse, pm[incumbent].HeapInuse), "")
+	oursPods, incPods := r.podsHeapData(ours), r.podsHeapData(incumbent)
+	row(b, "heap for the cluster's data with pods verified (minus whoami), MiB", mib(oursPods), mib(incPods), "", ratio(oursPods, incPods), "")
+	row(b, "published sizing with pods verified (pods + services)/250 + 56, MB", "", fmt.Sprintf("%.0f", r.podsSizing()), "", "", "")
+	ofPodsSizing := func(name string) string { return fmt.Sprintf("%.2fx", float64(pm[name].RSS)/(1<<20)/r.podsSizing()) }
+	row(b, "RSS with pods verified / published sizing", ofPodsSizing(ours), ofPodsSizing(incumbent), "", "", "")
 	rl := r.Relist
 	row(b, "RSS before the re-list, MiB", mib(rl.Steady[ours]), mib(rl.Steady[incumbent]), "", "", "")
 	row(b, "peak RSS during the re-list, MiB", mib(rl.Peak[ours]), mib(rl.Peak[incumbent]), "", ratio(rl.Peak[ours], rl.Peak[incumbent]), "")
@@ -127,13 +141,23 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 }
 
 // heapData is a server's heap in use minus the empty server's.
-func (r *scaleResult) heapData(name string) uint64 {
-	return r.Memory[name].HeapInuse - min(r.Memory[whoami].HeapInuse, r.Memory[name].HeapInuse)
+func (r *scaleResult) heapData(name string) uint64 { return r.minusEmpty(r.Memory[name]) }
+
+// podsHeapData is a server's heap in use with pods verified minus the empty server's.
+func (r *scaleResult) podsHeapData(name string) uint64 { return r.minusEmpty(r.Pods.Memory[name]) }
+
+func (r *scaleResult) minusEmpty(m memory) uint64 {
+	return m.HeapInuse - min(r.Memory[whoami].HeapInuse, m.HeapInuse)
 }
 
 // sizing is the incumbent's published memory sizing in MB for this cluster, pods not verified.
 func (r *scaleResult) sizing() float64 {
 	return float64(r.Endpoints+r.Services)/1000 + 54
+}
+
+// podsSizing is the incumbent's published memory sizing in MB with pods verified.
+func (r *scaleResult) podsSizing() float64 {
+	return float64(r.Pods.Pods+r.Services)/250 + 56
 }
 
 func writeTargets(b *strings.Builder, r *scaleResult) {
@@ -152,6 +176,8 @@ func writeTargets(b *strings.Builder, r *scaleResult) {
 	target(fmt.Sprintf("p99 at %d qps below kubernetes", l.Rate), us(p99o)+" vs "+us(p99i), p99o < p99i)
 	heap := float64(r.heapData(ours)) / float64(max(r.heapData(incumbent), 1))
 	target("heap for the cluster's data <= 0.4x kubernetes (pods insecure)", fmt.Sprintf("%.3fx", heap), heap <= 0.4)
+	podsHeap := float64(r.podsHeapData(ours)) / float64(max(r.podsHeapData(incumbent), 1))
+	target("heap for the cluster's data <= 0.25x kubernetes (pods verified)", fmt.Sprintf("%.3fx", podsHeap), podsHeap <= 0.25)
 	peak := float64(rl.Peak[ours]) / float64(rl.Steady[ours])
 	target("re-list peak <= 1.3x steady RSS", fmt.Sprintf("%.3fx", peak), peak <= 1.3)
 	po, pi := sortedQuantile(p.latencies(ours, ""), 0.99), sortedQuantile(p.latencies(incumbent, ""), 0.99)

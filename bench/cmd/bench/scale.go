@@ -26,10 +26,12 @@ type scaleResult struct {
 	Latency             *latency
 	Programming         *programming
 	Relist              *relist
+	Pods                *podsMemory
 	Profiles            []profile
 }
 
-// runScale starts a control plane, loads services, starts the three servers and measures them.
+// runScale starts a control plane, loads services, starts the three servers and measures them,
+// then adds the pods and measures the memory of both plugins verifying them.
 func runScale(ctx context.Context, cfg config, bin, binDir string, services int) (*scaleResult, error) {
 	dir, err := os.MkdirTemp("", "clusterdns-bench-")
 	if err != nil {
@@ -122,6 +124,16 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 	if r.Relist, err = measureRelist(ctx, cp, client, watching, os.Stderr); err != nil {
 		return nil, err
 	}
+	// Last, so that nothing above shares the machine with pod creation or the API server with the
+	// pods: the servers with pods insecure are done, and pod creation takes both cores.
+	for _, s := range servers {
+		s.stop()
+	}
+	pods, podProfiles, err := measurePodsVerified(ctx, cp, f, bin, dir, profiles, tag, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	r.Pods, r.Profiles = pods, append(r.Profiles, podProfiles...)
 	return r, nil
 }
 
@@ -141,7 +153,7 @@ func startServers(ctx context.Context, bin, dir, kubeconfig string) (map[string]
 	ready := map[string][]readiness{}
 	for round := range readyRounds {
 		for _, name := range []string{whoami, ours, incumbent} {
-			s, err := startServer(bin, dir, name, kubeconfig)
+			s, err := startServer(bin, dir, name, kubeconfig, podsInsecure)
 			if err != nil {
 				return servers, nil, err
 			}

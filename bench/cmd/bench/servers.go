@@ -37,9 +37,17 @@ type server struct {
 	startedAt time.Time
 }
 
+// The pods modes the servers run with: insecure for every measurement but the memory of verified,
+// which watches every pod.
+const (
+	podsInsecure = "insecure"
+	podsVerified = "verified"
+)
+
 // corefile is the server block for plugin (ours, incumbent or whoami) on the given ports: the same
-// plugins around it for all three, no cache, so that the plugin's own work is what differs.
-func corefile(plugin, kubeconfig string, dnsPort, readyPort, metricsPort, pprofPort int) string {
+// plugins around it for all three, no cache, so that the plugin's own work is what differs; pods
+// is the pods mode of ours and the incumbent.
+func corefile(plugin, kubeconfig, pods string, dnsPort, readyPort, metricsPort, pprofPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ".:%d {\n    bind 127.0.0.1\n", dnsPort)
 	fmt.Fprintf(&b, "    ready 127.0.0.1:%d\n    prometheus 127.0.0.1:%d\n    pprof 127.0.0.1:%d\n", readyPort, metricsPort, pprofPort)
@@ -47,15 +55,16 @@ func corefile(plugin, kubeconfig string, dnsPort, readyPort, metricsPort, pprofP
 		b.WriteString("    whoami\n")
 	} else {
 		fmt.Fprintf(&b, "    %s cluster.local in-addr.arpa ip6.arpa {\n", plugin)
-		fmt.Fprintf(&b, "        kubeconfig %s\n        pods insecure\n        ttl 30\n", kubeconfig)
+		fmt.Fprintf(&b, "        kubeconfig %s\n        pods %s\n        ttl 30\n", kubeconfig, pods)
 		b.WriteString("        fallthrough in-addr.arpa ip6.arpa\n    }\n")
 	}
 	b.WriteString("}\n")
 	return b.String()
 }
 
-// startServer writes the Corefile under dir/name and starts bin on core serverCPU.
-func startServer(bin, dir, name, kubeconfig string) (*server, error) {
+// startServer writes the Corefile under dir/name, with pods mode pods, and starts bin on core
+// serverCPU.
+func startServer(bin, dir, name, kubeconfig, pods string) (*server, error) {
 	work := filepath.Join(dir, name)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", work, err)
@@ -69,7 +78,7 @@ func startServer(bin, dir, name, kubeconfig string) (*server, error) {
 		return nil, err
 	}
 	conf := filepath.Join(work, "Corefile")
-	if err := os.WriteFile(conf, []byte(corefile(name, kubeconfig, dnsPort, ports[0], ports[1], ports[2])), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(corefile(name, kubeconfig, pods, dnsPort, ports[0], ports[1], ports[2])), 0o644); err != nil {
 		return nil, fmt.Errorf("write Corefile: %w", err)
 	}
 	started := time.Now()

@@ -55,6 +55,9 @@ const servicesPerNamespace = 100
 func namespaceOf(i int) string { return fmt.Sprintf("bench-%03d", i/servicesPerNamespace) }
 func serviceName(i int) string { return fmt.Sprintf("svc-%05d", i) }
 
+// podName is the pod behind endpoint j of service: what the endpoint's targetRef names.
+func podName(service string, j int) string { return fmt.Sprintf("%s-%d", service, j) }
+
 // ports are the named ports of every service: SRV queries ask for _http._tcp and _grpc._tcp.
 var ports = []struct {
 	name         string

@@ -149,7 +149,7 @@ func endpointSlice(s Service, family discoveryv1.AddressType, i, first, last, pe
 			Addresses:  []string{addr.String()},
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
 			NodeName:   ptr.To(controlplane.NodeName),
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: s.Namespace, Name: fmt.Sprintf("%s-%d", s.Name, j)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: s.Namespace, Name: podName(s.Name, j)},
 		}
 		if s.Headless {
 			ep.Hostname = ptr.To(fmt.Sprintf("web-%d", j))
