@@ -34,8 +34,8 @@ type store struct {
 	services   map[string]*model.Service         // ns/name
 	slices     map[string]*model.EndpointSlice   // ns/slice-name
 	bySvc      map[string][]*model.EndpointSlice // ns/service -> its slices, sorted by name
-	pods       map[string]*model.Pod
-	podAddrs   map[string]*podAddrs // namespace -> addresses of its pods, kept with pods
+	pods       map[podKey][]netip.Addr           // only the addresses, to take back when the pod changes or goes
+	podAddrs   map[string]*podAddrs              // namespace -> addresses of its pods, kept with pods
 	nsObjects  map[string]bool
 	nsServices map[string]int  // services per namespace: a namespace with services exists
 	nsShown    map[string]bool // namespaces whose names are in the index
@@ -64,7 +64,7 @@ func (s *store) reset() {
 	s.services = map[string]*model.Service{}
 	s.slices = map[string]*model.EndpointSlice{}
 	s.bySvc = map[string][]*model.EndpointSlice{}
-	s.pods = map[string]*model.Pod{}
+	s.pods = map[podKey][]netip.Addr{}
 	s.nsObjects = map[string]bool{}
 	s.nsServices = map[string]int{}
 }
@@ -190,25 +190,25 @@ func (s *store) UpsertPod(p *model.Pod) {
 	if !s.opts.podsVerify || !s.wanted(p.Namespace) {
 		return
 	}
-	var old []netip.Addr
-	if prev, ok := s.pods[p.Key()]; ok {
-		old = prev.IPs
-	}
-	s.pods[p.Key()] = p
-	s.addrs(p.Namespace).swap(old, p.IPs)
+	key := podKey{p.Namespace, p.Name}
+	s.addrs(p.Namespace).swap(s.pods[key], p.IPs)
+	s.pods[key] = p.IPs
 	s.changed()
 }
 
 func (s *store) DeletePod(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := namespace + "/" + name
-	if p, ok := s.pods[key]; ok {
+	key := podKey{namespace, name}
+	if ips, ok := s.pods[key]; ok {
 		delete(s.pods, key)
-		s.addrs(namespace).swap(p.IPs, nil)
+		s.addrs(namespace).swap(ips, nil)
 		s.changed()
 	}
 }
+
+// podKey names a pod with the strings of its own object: no key string is built per pod.
+type podKey struct{ namespace, name string }
 
 func (s *store) UpsertNamespace(ns *model.Namespace) {
 	s.mu.Lock()
@@ -266,13 +266,13 @@ func (s *store) Replace(snap *model.Snapshot) {
 	for key := range s.services {
 		s.rebuildService(key)
 	}
-	for _, p := range oldPods {
-		s.addrs(p.Namespace).swap(p.IPs, nil)
+	for key, ips := range oldPods {
+		s.addrs(key.namespace).swap(ips, nil)
 	}
 	if s.opts.podsVerify {
 		for _, p := range snap.Pods {
 			if s.wanted(p.Namespace) {
-				s.pods[p.Key()] = p
+				s.pods[podKey{p.Namespace, p.Name}] = p.IPs
 				s.addrs(p.Namespace).swap(nil, p.IPs)
 			}
 		}

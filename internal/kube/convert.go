@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -25,7 +26,7 @@ func ConvertService(svc *corev1.Service) *model.Service {
 		return nil
 	}
 	out := &model.Service{
-		Namespace:   svc.Namespace,
+		Namespace:   intern(svc.Namespace),
 		Name:        svc.Name,
 		HasSelector: len(svc.Spec.Selector) > 0,
 		Ports:       convertServicePorts(svc.Spec.Ports),
@@ -75,7 +76,7 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 	if svc == "" {
 		return nil
 	}
-	out := &model.EndpointSlice{Namespace: es.Namespace, Name: es.Name, Service: svc, LastChange: es.CreationTimestamp.Time}
+	out := &model.EndpointSlice{Namespace: intern(es.Namespace), Name: es.Name, Service: svc, LastChange: es.CreationTimestamp.Time}
 	if t, err := time.Parse(time.RFC3339Nano, es.Annotations[triggerTimeAnnotation]); err == nil {
 		out.LastChange = t
 	}
@@ -139,7 +140,7 @@ func ConvertPod(pod *corev1.Pod) *model.Pod {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return nil
 	}
-	out := &model.Pod{Namespace: pod.Namespace, Name: pod.Name}
+	out := &model.Pod{Namespace: intern(pod.Namespace), Name: pod.Name}
 	for _, ip := range pod.Status.PodIPs {
 		if a, ok := parseAddr(ip.IP); ok {
 			out.IPs = append(out.IPs, a)
@@ -188,3 +189,7 @@ func portNumber(p int32) (uint16, bool) {
 	}
 	return uint16(p), true
 }
+
+// intern returns the one copy of a namespace name: every object decoded from the API carries its
+// own, and a namespace can hold thousands of objects.
+func intern(namespace string) string { return unique.Make(namespace).Value() }

@@ -24,11 +24,11 @@ func (s *slim) GetObjectMeta() metav1.Object {
 func slimmed(obj any, podNames bool) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Service:
-		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertService(o))}, nil
+		return &slim{intern(o.Namespace), o.Name, nilIfEmpty(ConvertService(o))}, nil
 	case *discoveryv1.EndpointSlice:
-		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertEndpointSlice(o, podNames))}, nil
+		return &slim{intern(o.Namespace), o.Name, nilIfEmpty(ConvertEndpointSlice(o, podNames))}, nil
 	case *corev1.Pod:
-		return &slim{o.Namespace, o.Name, nilIfEmpty(ConvertPod(o))}, nil
+		return &slim{intern(o.Namespace), o.Name, nilIfEmpty(ConvertPod(o))}, nil
 	case *corev1.Namespace:
 		return &slim{"", o.Name, nilIfEmpty(ConvertNamespace(o))}, nil
 	}
