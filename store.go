@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/internal/kube"
 	"github.com/clusterdns/clusterdns/internal/model"
 )
 
@@ -229,6 +230,38 @@ func (s *store) DeleteNamespace(name string) {
 		s.exposureChanged(name)
 		s.changed()
 	}
+}
+
+// Held lists the objects of a kind held in namespace ("" for all), for a re-list to delete those
+// its list no longer has.
+func (s *store) Held(kind kube.Kind, namespace string) []kube.ObjectKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []kube.ObjectKey
+	add := func(ns, name string) {
+		if namespace == "" || ns == namespace {
+			out = append(out, kube.ObjectKey{Namespace: ns, Name: name})
+		}
+	}
+	switch kind {
+	case kube.Services:
+		for _, svc := range s.services {
+			add(svc.Namespace, svc.Name)
+		}
+	case kube.EndpointSlices:
+		for _, sl := range s.slices {
+			add(sl.Namespace, sl.Name)
+		}
+	case kube.Pods:
+		for k := range s.pods {
+			add(k.namespace, k.name)
+		}
+	case kube.Namespaces:
+		for ns := range s.nsObjects {
+			add("", ns)
+		}
+	}
+	return out
 }
 
 // Replace swaps the whole data set: every object is stored first, then each service is built once.

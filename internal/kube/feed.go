@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"k8s.io/client-go/tools/cache"
@@ -9,20 +8,15 @@ import (
 
 // feed is the store a Reflector writes into. It converts each API object to its slim form and
 // hands it straight to the sink: an informer would keep a second cache of every object, with a key
-// string and index entries each, beside the sink's own. It remembers only which objects it
-// delivered, so that a re-list can tell the sink what is gone.
+// string and index entries each, beside the sink's own. It keeps nothing itself: on a re-list it
+// asks the sink what it holds. A Reflector calls its store from one goroutine at a time.
 type feed struct {
 	podNames bool
 	upsert   func(any)
 	remove   func(namespace, name string)
-
-	mu     sync.Mutex
-	keys   map[objectKey]struct{}
-	synced atomic.Bool
+	held     func() []ObjectKey // what the sink holds of the objects this feed delivers
+	synced   atomic.Bool
 }
-
-// objectKey shares the slim object's strings: no key string is built per object.
-type objectKey struct{ namespace, name string }
 
 var (
 	_ cache.ReflectorStore    = (*feed)(nil)
@@ -40,27 +34,23 @@ func (f *feed) Update(obj any) error { f.apply(obj); return nil }
 
 func (f *feed) Delete(obj any) error {
 	if s, ok := f.slim(obj); ok {
-		f.mu.Lock()
-		delete(f.keys, objectKey{s.namespace, s.name})
-		f.mu.Unlock()
 		f.remove(s.namespace, s.name)
 	}
 	return nil
 }
 
-// Replace delivers a complete list: every object in it, and a delete for each object delivered
-// before that the list no longer has.
+// Replace delivers a complete list: every object in it, and a delete for each object the sink
+// holds that the list no longer has.
 func (f *feed) Replace(list []any, _ string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	old := f.keys
-	f.keys = make(map[objectKey]struct{}, len(list))
+	listed := make(map[ObjectKey]struct{}, len(list))
 	for _, obj := range list {
-		f.applyLocked(obj)
+		if k, ok := f.apply(obj); ok {
+			listed[k] = struct{}{}
+		}
 	}
-	for k := range old {
-		if _, kept := f.keys[k]; !kept {
-			f.remove(k.namespace, k.name)
+	for _, k := range f.held() {
+		if _, kept := listed[k]; !kept {
+			f.remove(k.Namespace, k.Name)
 		}
 	}
 	f.synced.Store(true)
@@ -70,26 +60,19 @@ func (f *feed) Replace(list []any, _ string) error {
 // Resync has nothing to do: the reflectors run without a resync period.
 func (f *feed) Resync() error { return nil }
 
-func (f *feed) apply(obj any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.applyLocked(obj)
-}
-
-// applyLocked upserts an object, or deletes one that converts to nothing (a pod that lost its IP).
-func (f *feed) applyLocked(obj any) {
+// apply upserts an object, or deletes one that converts to nothing (a pod that lost its IP). It
+// returns the key of an upserted object.
+func (f *feed) apply(obj any) (ObjectKey, bool) {
 	s, ok := f.slim(obj)
 	if !ok {
-		return
+		return ObjectKey{}, false
 	}
-	k := objectKey{s.namespace, s.name}
 	if s.obj == nil {
-		delete(f.keys, k)
 		f.remove(s.namespace, s.name)
-		return
+		return ObjectKey{}, false
 	}
-	f.keys[k] = struct{}{}
 	f.upsert(s.obj)
+	return ObjectKey{s.namespace, s.name}, true
 }
 
 // slim converts obj unless the Reflector already did; a delete whose final state is unknown

@@ -15,6 +15,23 @@ type Sink interface {
 	DeletePod(namespace, name string)
 	UpsertNamespace(*model.Namespace)
 	DeleteNamespace(name string)
+	// Held lists the objects of one kind the sink holds in namespace ("" for all): a re-list
+	// deletes those it no longer has, so the sources need not keep a key of every object.
+	Held(kind Kind, namespace string) []ObjectKey
 	// Replace swaps the whole data set for the snapshot.
 	Replace(*model.Snapshot)
 }
+
+// Kind is a kind of object a Sink holds.
+type Kind int
+
+// The kinds of objects a Sink holds.
+const (
+	Services Kind = iota
+	EndpointSlices
+	Pods
+	Namespaces
+)
+
+// ObjectKey names an object; a Namespace has no namespace.
+type ObjectKey struct{ Namespace, Name string }

@@ -51,15 +51,21 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 		opts.FieldSelector = fields.OneTermNotEqualSelector("spec.hostNetwork", "true").String()
 	}
 	for _, ns := range namespaces {
-		w.run(ctx, "services", &corev1.Service{}, listWatch(client, client.CoreV1().Services(ns), selected),
-			cfg, func(o any) { sink.UpsertService(o.(*model.Service)) }, sink.DeleteService)
+		w.run(ctx, "services", &corev1.Service{}, listWatch(client, client.CoreV1().Services(ns), selected), cfg, &feed{
+			upsert: func(o any) { sink.UpsertService(o.(*model.Service)) }, remove: sink.DeleteService,
+			held: func() []ObjectKey { return sink.Held(Services, ns) },
+		})
 		if cfg.Endpoints {
-			w.run(ctx, "endpointslices", &discoveryv1.EndpointSlice{}, listWatch(client, client.DiscoveryV1().EndpointSlices(ns), selected),
-				cfg, func(o any) { sink.UpsertEndpointSlice(o.(*model.EndpointSlice)) }, sink.DeleteEndpointSlice)
+			w.run(ctx, "endpointslices", &discoveryv1.EndpointSlice{}, listWatch(client, client.DiscoveryV1().EndpointSlices(ns), selected), cfg, &feed{
+				upsert: func(o any) { sink.UpsertEndpointSlice(o.(*model.EndpointSlice)) }, remove: sink.DeleteEndpointSlice,
+				held: func() []ObjectKey { return sink.Held(EndpointSlices, ns) },
+			})
 		}
 		if cfg.Pods {
-			w.run(ctx, "pods", &corev1.Pod{}, listWatch(client, client.CoreV1().Pods(ns), hostNet),
-				cfg, func(o any) { sink.UpsertPod(o.(*model.Pod)) }, sink.DeletePod)
+			w.run(ctx, "pods", &corev1.Pod{}, listWatch(client, client.CoreV1().Pods(ns), hostNet), cfg, &feed{
+				upsert: func(o any) { sink.UpsertPod(o.(*model.Pod)) }, remove: sink.DeletePod,
+				held: func() []ObjectKey { return sink.Held(Pods, ns) },
+			})
 		}
 	}
 	nsOnly := func(opts *metav1.ListOptions) {
@@ -70,15 +76,16 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 			opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", cfg.Namespaces[0]).String()
 		}
 	}
-	w.run(ctx, "namespaces", &corev1.Namespace{}, listWatch(client, client.CoreV1().Namespaces(), nsOnly),
-		cfg, func(o any) { sink.UpsertNamespace(o.(*model.Namespace)) }, func(_, name string) { sink.DeleteNamespace(name) })
+	w.run(ctx, "namespaces", &corev1.Namespace{}, listWatch(client, client.CoreV1().Namespaces(), nsOnly), cfg, &feed{
+		upsert: func(o any) { sink.UpsertNamespace(o.(*model.Namespace)) }, remove: func(_, name string) { sink.DeleteNamespace(name) },
+		held: func() []ObjectKey { return sink.Held(Namespaces, "") },
+	})
 	return w
 }
 
-// run starts one reflector of expected objects into a new feed.
-func (w *Watcher) run(ctx context.Context, resource string, expected runtime.Object, lw cache.ListerWatcher,
-	cfg WatchConfig, upsert func(any), remove func(namespace, name string)) {
-	f := &feed{podNames: cfg.Filter.PodNames, upsert: upsert, remove: remove, keys: map[objectKey]struct{}{}}
+// run starts one reflector of expected objects into f.
+func (w *Watcher) run(ctx context.Context, resource string, expected runtime.Object, lw cache.ListerWatcher, cfg WatchConfig, f *feed) {
+	f.podNames = cfg.Filter.PodNames
 	w.feeds = append(w.feeds, f)
 	r := cache.NewReflectorWithOptions(lw, expected, f, cache.ReflectorOptions{Name: "clusterdns " + resource})
 	go r.RunWithContext(ctx)

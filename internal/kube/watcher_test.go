@@ -55,8 +55,37 @@ func (r *recorder) UpsertNamespace(n *model.Namespace) {
 	r.ns[n.Name] = true
 	r.mu.Unlock()
 }
-func (r *recorder) DeleteNamespace(n string)   { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
-func (r *recorder) Replace(*model.Snapshot)    {}
+func (r *recorder) DeleteNamespace(n string) { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
+func (r *recorder) Replace(*model.Snapshot)  {}
+func (r *recorder) Held(kind Kind, namespace string) []ObjectKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []ObjectKey
+	add := func(ns, name string) {
+		if namespace == "" || ns == namespace {
+			out = append(out, ObjectKey{ns, name})
+		}
+	}
+	switch kind {
+	case Services:
+		for _, s := range r.services {
+			add(s.Namespace, s.Name)
+		}
+	case EndpointSlices:
+		for _, s := range r.slices {
+			add(s.Namespace, s.Name)
+		}
+	case Pods:
+		for _, p := range r.pods {
+			add(p.Namespace, p.Name)
+		}
+	case Namespaces:
+		for n := range r.ns {
+			add("", n)
+		}
+	}
+	return out
+}
 func (r *recorder) has(check func() bool) bool { r.mu.Lock(); defer r.mu.Unlock(); return check() }
 
 func eventually(t *testing.T, what string, cond func() bool) {
