@@ -56,7 +56,7 @@ func convertServicePorts(ports []corev1.ServicePort) []model.Port {
 		if !ok {
 			continue
 		}
-		out = append(out, model.Port{Name: p.Name, Protocol: protocol(string(p.Protocol)), Port: n})
+		out = append(out, model.Port{Name: intern(p.Name), Protocol: protocol(string(p.Protocol)), Port: n})
 	}
 	return out
 }
@@ -90,7 +90,7 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 		}
 		mp := model.Port{Protocol: "tcp", Port: n}
 		if p.Name != nil {
-			mp.Name = *p.Name
+			mp.Name = intern(*p.Name)
 		}
 		if p.Protocol != nil {
 			mp.Protocol = protocol(string(*p.Protocol))
@@ -174,10 +174,16 @@ func parseAddr(s string) (netip.Addr, bool) {
 	return a.Unmap(), true
 }
 
-// protocol lower-cases a Kubernetes protocol, "tcp" when empty.
+// protocol lower-cases a Kubernetes protocol, "tcp" when empty; the three the API allows come back
+// as constants, not as a new string per port.
 func protocol(p string) string {
-	if p == "" {
+	switch p {
+	case "", "TCP":
 		return "tcp"
+	case "UDP":
+		return "udp"
+	case "SCTP":
+		return "sctp"
 	}
 	return strings.ToLower(p)
 }
@@ -190,6 +196,6 @@ func portNumber(p int32) (uint16, bool) {
 	return uint16(p), true
 }
 
-// intern returns the one copy of a namespace name: every object decoded from the API carries its
-// own, and a namespace can hold thousands of objects.
+// intern returns the one copy of a namespace or port name: every object decoded from the API
+// carries its own, and a namespace can hold thousands of objects, most with the same few port names.
 func intern(namespace string) string { return unique.Make(namespace).Value() }

@@ -30,7 +30,7 @@ func MirrorEndpoints(ep *corev1.Endpoints, podNames bool) []*model.EndpointSlice
 			if !ok {
 				continue
 			}
-			ports = append(ports, model.Port{Name: p.Name, Protocol: protocol(string(p.Protocol)), Port: n})
+			ports = append(ports, model.Port{Name: intern(p.Name), Protocol: protocol(string(p.Protocol)), Port: n})
 		}
 		var v4, v6 []model.Endpoint
 		seen := map[string]bool{}
