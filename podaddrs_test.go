@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"testing"
 )
@@ -9,15 +10,27 @@ import (
 // while another starts on the same address must not take the name away.
 func TestPodAddressesCountSharers(t *testing.T) {
 	v4, v6 := netip.MustParseAddr("10.244.0.7"), netip.MustParseAddr("fd00::7")
-	var p podAddrs
-	p.swap(nil, []netip.Addr{v4, v6}) // old pod
-	p.swap(nil, []netip.Addr{v4})     // new pod, same IPv4 address
-	p.swap([]netip.Addr{v4, v6}, nil) // old pod gone
+	p := newPodAddrs(&[2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()})
+	p.set("old", []netip.Addr{v4, v6})
+	p.set("new", []netip.Addr{v4})
+	p.remove("old")
 	if !p.has(v4) || p.has(v6) {
 		t.Errorf("has %s = %v, has %s = %v; want the shared address kept and the other gone", v4, p.has(v4), v6, p.has(v6))
 	}
-	p.swap([]netip.Addr{v4}, nil)
-	if p.has(v4) || len(p.v4) != 0 {
+	p.remove("new")
+	if p.has(v4) || len(p.v4) != 0 || len(p.pods) != 0 {
 		t.Errorf("%s still held after its last pod went", v4)
+	}
+}
+
+// A pod that changes its address gives the old one back.
+func TestPodAddressChangeReleasesTheOldAddress(t *testing.T) {
+	before, after := netip.MustParseAddr("10.244.0.7"), netip.MustParseAddr("10.244.0.8")
+	p := newPodAddrs(&[2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()})
+	if !p.set("web-0", []netip.Addr{before}) || p.set("web-0", []netip.Addr{after}) {
+		t.Error("set should report the pod new only the first time")
+	}
+	if p.has(before) || !p.has(after) {
+		t.Errorf("has %s = %v, has %s = %v; want only the new address", before, p.has(before), after, p.has(after))
 	}
 }

@@ -30,10 +30,56 @@ type builder struct {
 	insecurePods bool // pods insecure
 }
 
-// sets accumulates one owner's records, one set per (name, type), in the order first added.
+// sets accumulates one owner's records, one set per (name, type), in the order first added. The
+// store reuses one for every build (reset by done), so that a build allocates little but what the
+// index keeps: garbage allocated between the objects kept would leave the heap fragmented.
 type sets struct {
 	list []building
 	at   map[setKey]int
+	slab
+	glue  []dns.RR            // addrs' result, until the next call
+	ready []readyEndpoint     // readyEndpoints' result, until the next call
+	seen  map[netip.Addr]bool // readyEndpoints' scratch
+	names []string            // headless' scratch
+	ports map[model.Port]string
+}
+
+// slab hands out one owner's records from arrays reserved for the whole build, instead of one
+// allocation per record: a large cluster holds hundreds of thousands of records, and fewer, larger
+// objects cost less memory and less garbage-collector work. Without a reservation each record
+// is allocated on its own.
+type slab struct {
+	a    []dns.A
+	aaaa []dns.AAAA
+	srv  []dns.SRV
+	ptr  []dns.PTR
+	ip   []byte
+}
+
+func (s *slab) reserve(a, aaaa, srv, ptr int) {
+	s.a, s.aaaa = make([]dns.A, 0, a), make([]dns.AAAA, 0, aaaa)
+	s.srv, s.ptr = make([]dns.SRV, 0, srv), make([]dns.PTR, 0, ptr)
+	s.ip = make([]byte, 0, 4*a+16*aaaa)
+}
+
+// take returns the next free element of list, in a new array of its own when list is full: the
+// elements already handed out stay where they are.
+func take[T any](list *[]T) *T {
+	if len(*list) == cap(*list) {
+		*list = make([]T, 0, 1)
+	}
+	*list = (*list)[:len(*list)+1]
+	return &(*list)[len(*list)-1]
+}
+
+// bytes returns a copy of b from the slab's address bytes.
+func (s *slab) bytes(b []byte) []byte {
+	if cap(s.ip)-len(s.ip) < len(b) {
+		s.ip = make([]byte, 0, len(b))
+	}
+	start := len(s.ip)
+	s.ip = append(s.ip, b...)
+	return s.ip[start:len(s.ip):len(s.ip)]
 }
 
 // building is a set while its owner's records are being built: answer and glue apart.
@@ -60,7 +106,7 @@ func (s *sets) add(name string, t uint16, rr dns.RR) *building {
 		}
 		i = len(s.list)
 		s.at[k] = i
-		s.list = append(s.list, building{name: name, t: t})
+		s.grow(name, t)
 	}
 	if rr != nil {
 		s.list[i].rrs = append(s.list[i].rrs, rr)
@@ -68,38 +114,75 @@ func (s *sets) add(name string, t uint16, rr dns.RR) *building {
 	return &s.list[i]
 }
 
-// done returns the index sets, each in an array of exactly its size: they are kept for as long as
-// the owner does not change, and append leaves up to twice the room they need.
+// grow appends a building, reusing the arrays of the one a previous build left in that place.
+func (s *sets) grow(name string, t uint16) {
+	if len(s.list) < cap(s.list) {
+		s.list = s.list[:len(s.list)+1]
+		b := &s.list[len(s.list)-1]
+		*b = building{name: name, t: t, rrs: b.rrs[:0], extra: b.extra[:0]}
+		return
+	}
+	s.list = append(s.list, building{name: name, t: t})
+}
+
+// done returns the index sets, their records in one array of exactly their size (they are kept for
+// as long as the owner does not change), and resets s for the next build.
 func (s *sets) done() []index.Set {
+	defer s.reset()
 	if len(s.list) == 0 {
 		return nil
 	}
+	n := 0
+	for _, b := range s.list {
+		n += len(b.rrs) + len(b.extra)
+	}
+	all := make([]dns.RR, 0, n)
 	out := make([]index.Set, len(s.list))
 	for i, b := range s.list {
-		rrs := make([]dns.RR, 0, len(b.rrs)+len(b.extra))
+		start := len(all)
+		all = append(append(all, b.rrs...), b.extra...)
 		out[i] = index.Set{
-			Name: b.name, Type: b.t, RRs: append(append(rrs, b.rrs...), b.extra...),
+			Name: b.name, Type: b.t, RRs: all[start:len(all):len(all)],
 			Glue: uint32(len(b.extra)), Lazy: b.lazy,
 		}
 	}
 	return out
 }
 
-// addrs returns the A and AAAA records already added at name, for glue.
+// reset forgets the build, keeping the scratch arrays but nothing they pointed to.
+func (s *sets) reset() {
+	for i := range s.list {
+		b := &s.list[i]
+		clear(b.rrs)
+		clear(b.extra)
+		*b = building{rrs: b.rrs[:0], extra: b.extra[:0]}
+	}
+	s.list = s.list[:0]
+	clear(s.at)
+	s.slab = slab{}
+	clear(s.glue)
+	s.glue = s.glue[:0]
+	clear(s.ready)
+	s.ready = s.ready[:0]
+}
+
+// addrs returns the A and AAAA records already added at name, for glue, in an array that the next
+// call reuses.
 func (s *sets) addrs(name string) []dns.RR {
-	var out []dns.RR
+	clear(s.glue)
+	s.glue = s.glue[:0]
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		if i, ok := s.at[setKey{name, t}]; ok {
-			out = append(out, s.list[i].rrs...)
+			s.glue = append(s.glue, s.list[i].rrs...)
 		}
 	}
-	return out
+	return s.glue
 }
 
 // service builds every name of one service in every zone: spec 2.4 (ClusterIP), 2.5 (headless),
-// 2.6 (ExternalName). slices are the service's EndpointSlices, nil with noendpoints.
-func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ignoreEmpty bool) []index.Set {
-	var out sets
+// 2.6 (ExternalName), in out, which done leaves ready for the next build. slices are the
+// service's EndpointSlices, nil with noendpoints.
+func (b *builder) service(out *sets, svc *model.Service, slices []*model.EndpointSlice, ignoreEmpty bool) []index.Set {
 	if svc.ExternalName != "" {
 		target := dns.Fqdn(strings.ToLower(svc.ExternalName))
 		if _, ok := dns.IsDomainName(target); !ok {
@@ -114,27 +197,53 @@ func (b *builder) service(svc *model.Service, slices []*model.EndpointSlice, ign
 	if !hasEndpoints(slices) && (svc.Headless || ignoreEmpty) {
 		return nil // spec 2.5.1: a headless service without ready endpoints does not exist
 	}
-	var ready []readyEndpoint // only headless services name their endpoints up front
+	zones := len(b.zones)
 	if svc.Headless {
-		ready = readyEndpoints(slices)
-	}
-	for zi, z := range b.zones {
-		base := serviceName(svc, z)
-		if svc.Headless {
-			b.headless(&out, base, slices, ready, zi == 0)
-		} else {
-			b.clusterIP(&out, svc, base, slices, zi == 0)
+		ready := out.readyEndpoints(slices) // only headless services name their endpoints up front
+		a, aaaa, srv := 0, 0, 0
+		for _, e := range ready {
+			if e.addr.Is4() {
+				a += 2 // at the service's name and at the endpoint's
+			} else {
+				aaaa += 2
+			}
+			srv += namedPorts(e.ports)
+		}
+		out.reserve(a*zones, aaaa*zones, srv*zones, len(ready))
+		for zi, z := range b.zones {
+			b.headless(out, serviceName(svc, z), slices, ready, zi == 0)
+		}
+	} else {
+		v4 := 0
+		for _, ip := range svc.ClusterIPs {
+			if ip.Is4() {
+				v4++
+			}
+		}
+		out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones, len(svc.ClusterIPs))
+		for zi, z := range b.zones {
+			b.clusterIP(out, svc, serviceName(svc, z), slices, zi == 0)
 		}
 	}
 	setSRVWeights(out.list)
 	return out.done()
 }
 
+func namedPorts(ports []model.Port) int {
+	n := 0
+	for _, p := range ports {
+		if p.Name != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // clusterIP adds the virtual IP, an SRV per named port under _port._proto, the PTR of the
 // ClusterIP, and on demand the SRV at the service name and the names of the ready endpoints.
 func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices []*model.EndpointSlice, withPTR bool) {
 	for _, ip := range svc.ClusterIPs {
-		out.add(base, addrType(ip), b.addr(base, ip))
+		out.add(base, addrType(ip), b.addr(&out.slab, base, ip))
 		if withPTR {
 			b.ptr(out, ip, base)
 		}
@@ -158,7 +267,7 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 		if label == "" {
 			var glue []dns.RR
 			for _, ip := range svc.ClusterIPs {
-				glue = append(glue, b.addr(name, ip))
+				glue = append(glue, b.addr(&out.slab, name, ip))
 			}
 			for _, p := range svc.Ports {
 				b.srv(&out, name, p, name, glue)
@@ -176,10 +285,11 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 					continue
 				}
 				seen = append(seen, e.Addr)
-				out.add(name, addrType(e.Addr), b.addr(name, e.Addr))
+				out.add(name, addrType(e.Addr), b.addr(&out.slab, name, e.Addr))
 			}
 		}
-		return setPointers(out.done()), len(out.list) > 0
+		found := len(out.list) > 0
+		return setPointers(out.done()), found
 	}
 }
 
@@ -191,9 +301,9 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 			return nil, false
 		}
 		var out sets
-		for _, e := range readyEndpoints(list) {
+		for _, e := range out.readyEndpoints(list) {
 			target := e.label + "." + name
-			glue := []dns.RR{b.addr(target, e.addr)}
+			glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
 			for _, p := range e.ports {
 				b.srv(&out, name, p, target, glue)
 			}
@@ -208,31 +318,36 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 // and on demand the N x M SRV at the service name.
 func (b *builder) headless(out *sets, base string, slices []*model.EndpointSlice, ready []readyEndpoint, withPTR bool) {
 	out.add(base, dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
-	names := make([]string, len(ready)) // built once: the records, SRV targets and PTRs share them
-	for i, e := range ready {
-		names[i] = e.label + "." + base
-		out.add(base, addrType(e.addr), b.addr(base, e.addr))
-		out.add(names[i], addrType(e.addr), b.addr(names[i], e.addr))
+	out.names = out.names[:0] // built once: the records, SRV targets and PTRs share them
+	for _, e := range ready {
+		name := e.label + "." + base
+		out.names = append(out.names, name)
+		out.add(base, addrType(e.addr), b.addr(&out.slab, base, e.addr))
+		out.add(name, addrType(e.addr), b.addr(&out.slab, name, e.addr))
 		if withPTR {
-			b.ptr(out, e.addr, names[i])
+			b.ptr(out, e.addr, name)
 		}
 	}
-	portNames := map[model.Port]string{} // one owner string per port, shared by its N records
+	if out.ports == nil {
+		out.ports = map[model.Port]string{}
+	}
+	clear(out.ports) // one owner string per port, shared by its N records
 	for i, e := range ready {
-		name := names[i]
+		name := out.names[i]
 		glue := out.addrs(name)
 		for _, p := range e.ports {
 			if p.Name == "" {
 				continue
 			}
-			owner, ok := portNames[p]
+			owner, ok := out.ports[p]
 			if !ok {
 				owner = portName(p, base)
-				portNames[p] = owner
+				out.ports[p] = owner
 			}
 			b.srv(out, owner, p, name, glue)
 		}
 	}
+	clear(out.names)
 }
 
 // srv adds an SRV at owner for port p targeting target, once per target.
@@ -246,7 +361,9 @@ func (b *builder) srv(out *sets, owner string, p model.Port, target string, glue
 		}
 		newTarget = newTarget && r.Target != target
 	}
-	s.rrs = append(s.rrs, &dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target})
+	rr := take(&out.srv)
+	*rr = dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target}
+	s.rrs = append(s.rrs, rr)
 	if newTarget {
 		s.extra = append(s.extra, glue...)
 	}
@@ -264,7 +381,9 @@ func (b *builder) ptr(out *sets, ip netip.Addr, target string) {
 			return
 		}
 	}
-	s.rrs = append(s.rrs, &dns.PTR{Hdr: b.hdr(rev, dns.TypePTR), Ptr: target})
+	rr := take(&out.ptr)
+	*rr = dns.PTR{Hdr: b.hdr(rev, dns.TypePTR), Ptr: target}
+	s.rrs = append(s.rrs, rr)
 }
 
 func (b *builder) servesReverse(name string) bool {
@@ -313,7 +432,8 @@ func (b *builder) insecurePod(name, label string) ([]*index.Set, bool) {
 	if !ok {
 		return nil, false
 	}
-	rr := b.addr(name, ip)
+	var one slab
+	rr := b.addr(&one, name, ip)
 	return []*index.Set{{Name: name, Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
 }
 
@@ -356,9 +476,10 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	}
 	out.add(nsName, index.Marker, nil)
 	for _, ip := range nsAddrs {
-		out.add(nsName, addrType(ip), b.addr(nsName, ip))
+		out.add(nsName, addrType(ip), b.addr(&out.slab, nsName, ip))
 	}
-	out.add(zone, dns.TypeNS, nsRR).extra = out.addrs(nsName)
+	ns := out.add(zone, dns.TypeNS, nsRR)
+	ns.extra = append(ns.extra, out.addrs(nsName)...)
 	txt := "dns-version." + zone
 	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{schemaVersion}})
 	out.add("svc."+zone, index.Marker, nil)
@@ -384,14 +505,16 @@ func (b *builder) hdr(name string, t uint16) dns.RR_Header {
 	return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: b.ttl}
 }
 
-// addr returns an A or AAAA record for ip.
-func (b *builder) addr(name string, ip netip.Addr) dns.RR {
+// addr returns an A or AAAA record for ip, from s.
+func (b *builder) addr(s *slab, name string, ip netip.Addr) dns.RR {
 	if ip.Is4() {
-		a := ip.As4()
-		return &dns.A{Hdr: b.hdr(name, dns.TypeA), A: a[:]}
+		a, rr := ip.As4(), take(&s.a)
+		*rr = dns.A{Hdr: b.hdr(name, dns.TypeA), A: s.bytes(a[:])}
+		return rr
 	}
-	a := ip.As16()
-	return &dns.AAAA{Hdr: b.hdr(name, dns.TypeAAAA), AAAA: a[:]}
+	a, rr := ip.As16(), take(&s.aaaa)
+	*rr = dns.AAAA{Hdr: b.hdr(name, dns.TypeAAAA), AAAA: s.bytes(a[:])}
+	return rr
 }
 
 func addrType(ip netip.Addr) uint16 {
@@ -434,8 +557,6 @@ type readyEndpoint struct {
 	ports []model.Port
 }
 
-// readyEndpoints flattens the ready addresses of a service's slices, once per address: during a
-// rollout the same address can briefly sit in two slices.
 // hasEndpoints tells whether any slice has a (ready) endpoint.
 func hasEndpoints(slices []*model.EndpointSlice) bool {
 	for _, sl := range slices {
@@ -446,24 +567,29 @@ func hasEndpoints(slices []*model.EndpointSlice) bool {
 	return false
 }
 
-func readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
-	var out []readyEndpoint
-	seen := map[netip.Addr]struct{}{}
+// readyEndpoints flattens the ready addresses of a service's slices, once per address (during a
+// rollout the same address can briefly sit in two slices), into an array the next call reuses.
+func (s *sets) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
+	if s.seen == nil {
+		s.seen = map[netip.Addr]bool{}
+	}
+	clear(s.seen)
+	s.ready = s.ready[:0]
 	for _, sl := range slices {
 		for i := range sl.Endpoints.Len() {
 			e := sl.Endpoints.At(i)
-			if _, dup := seen[e.Addr]; dup {
+			if s.seen[e.Addr] {
 				continue
 			}
-			seen[e.Addr] = struct{}{}
+			s.seen[e.Addr] = true
 			label := endpointName(e)
 			if label == "" {
 				label = dashed(e.Addr)
 			}
-			out = append(out, readyEndpoint{addr: e.Addr, label: label, ports: sl.Ports})
+			s.ready = append(s.ready, readyEndpoint{addr: e.Addr, label: label, ports: sl.Ports})
 		}
 	}
-	return out
+	return s.ready
 }
 
 // endpointName is the endpoint's own name (hostname, or pod name with endpoint_pod_names) when it

@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -31,17 +32,22 @@ type store struct {
 	ix   *index.Index
 	opts storeOptions
 
-	mu         sync.Mutex
-	services   map[string]*model.Service         // ns/name
-	slices     map[string]*model.EndpointSlice   // ns/slice-name
-	bySvc      map[string][]*model.EndpointSlice // ns/service -> its slices, sorted by name
-	pods       map[podKey][]netip.Addr           // only the addresses, to take back when the pod changes or goes
-	podAddrs   map[string]*podAddrs              // namespace -> addresses of its pods, kept with pods
+	mu sync.Mutex
+	// services holds each service with its slices and what it gives the index, under the strings of
+	// its own objects: one map entry a service, no key string built.
+	services   map[objKey]serviceEntry
+	nServices  int
+	slices     map[objKey]*model.EndpointSlice
+	podAddrs   map[string]*podAddrs // namespace -> its pods, kept: the namespace's names answer from it
+	nPods      int
+	podSeeds   [2]maphash.Seed
 	nsObjects  map[string]bool
-	nsServices map[string]int  // services per namespace: a namespace with services exists
-	nsShown    map[string]bool // namespaces whose names are in the index
+	nsServices map[string]int         // services per namespace: a namespace with services exists
+	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
+	apex       map[string][]index.Set // zone -> its apex names
 	nsAddrs    []netip.Addr
 	serial     uint32
+	build      sets // every service build's scratch
 
 	// programmed is told, for each EndpointSlice change, how long it took from the change in the
 	// cluster to the answer (the DNS programming latency SLI), by service kind.
@@ -50,24 +56,29 @@ type store struct {
 	counted func(services, slices, pods, namespaces int)
 }
 
+// objKey names a namespaced object with the strings of the object itself.
+type objKey struct{ namespace, name string }
+
+// serviceEntry is a service (nil while only its slices are known), its slices sorted by name, and
+// the sets it gave the index, to hand back on its next change.
+type serviceEntry struct {
+	svc    *model.Service
+	slices []*model.EndpointSlice
+	sets   []index.Set
+}
+
 func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	s := &store{
 		b: b, opts: opts, nsAddrs: nsAddrs,
 		programmed: func(string, time.Time) {}, counted: func(int, int, int, int) {},
-		ix: index.New(b.allZones()), nsShown: map[string]bool{}, podAddrs: map[string]*podAddrs{},
+		ix: index.New(b.allZones()), podAddrs: map[string]*podAddrs{},
+		podSeeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
+		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
+		apex: map[string][]index.Set{},
 	}
-	s.reset()
 	s.publishApex()
 	return s
-}
-
-func (s *store) reset() {
-	s.services = map[string]*model.Service{}
-	s.slices = map[string]*model.EndpointSlice{}
-	s.bySvc = map[string][]*model.EndpointSlice{}
-	s.pods = map[podKey][]netip.Addr{}
-	s.nsObjects = map[string]bool{}
-	s.nsServices = map[string]int{}
 }
 
 // wanted tells whether objects of a namespace are kept at all (the namespaces option).
@@ -83,7 +94,7 @@ func (s *store) exposed(namespace string) bool {
 // changed republishes the apex serial and reports the object counts.
 func (s *store) changed() {
 	s.publishApex()
-	s.counted(len(s.services), len(s.slices), len(s.pods), len(s.nsObjects))
+	s.counted(s.nServices, len(s.slices), s.nPods, len(s.nsObjects))
 }
 
 // publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
@@ -95,7 +106,9 @@ func (s *store) publishApex() {
 	}
 	s.serial = serial
 	for _, z := range s.b.allZones() {
-		s.ix.Replace("zone/"+z, s.b.apex(z, serial, s.nsAddrs))
+		sets := s.b.apex(z, serial, s.nsAddrs)
+		s.ix.Replace(s.apex[z], sets)
+		s.apex[z] = sets
 	}
 }
 
@@ -105,11 +118,14 @@ func (s *store) UpsertService(svc *model.Service) {
 	if !s.wanted(svc.Namespace) {
 		return
 	}
-	key := svc.Key()
-	if _, had := s.services[key]; !had {
+	key := objKey{svc.Namespace, svc.Name}
+	e := s.services[key]
+	if e.svc == nil {
+		s.nServices++
 		s.nsServices[svc.Namespace]++
 	}
-	s.services[key] = svc
+	e.svc = svc
+	s.services[key] = e
 	s.rebuildService(key)
 	s.syncNamespace(svc.Namespace)
 	s.changed()
@@ -118,18 +134,25 @@ func (s *store) UpsertService(svc *model.Service) {
 func (s *store) DeleteService(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := namespace + "/" + name
-	if _, had := s.services[key]; !had {
-		return
+	if s.deleteService(objKey{namespace, name}) {
+		s.changed()
 	}
-	delete(s.services, key)
-	s.nsServices[namespace]--
-	if s.nsServices[namespace] == 0 {
-		delete(s.nsServices, namespace)
+}
+
+func (s *store) deleteService(key objKey) bool {
+	e := s.services[key]
+	if e.svc == nil {
+		return false
+	}
+	e.svc = nil
+	s.services[key] = e
+	s.nServices--
+	if s.nsServices[key.namespace]--; s.nsServices[key.namespace] == 0 {
+		delete(s.nsServices, key.namespace)
 	}
 	s.rebuildService(key)
-	s.syncNamespace(namespace)
-	s.changed()
+	s.syncNamespace(key.namespace)
+	return true
 }
 
 func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
@@ -138,17 +161,20 @@ func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	if s.opts.noEndpoints || !s.wanted(sl.Namespace) {
 		return
 	}
-	old, had := s.slices[sl.Key()]
+	key := objKey{sl.Namespace, sl.Name}
+	old, had := s.slices[key]
 	if had && old.Service != sl.Service {
 		s.removeSlice(old)
 	}
-	s.slices[sl.Key()] = sl
-	svcKey := sl.Namespace + "/" + sl.Service
-	s.bySvc[svcKey] = withSlice(s.bySvc[svcKey], sl)
+	s.slices[key] = sl
+	svcKey := objKey{sl.Namespace, sl.Service}
+	e := s.services[svcKey]
+	e.slices = withSlice(e.slices, sl)
+	s.services[svcKey] = e
 	s.rebuildService(svcKey)
 	s.changed()
-	if svc, ok := s.services[svcKey]; ok && (!had || sl.LastChange.After(old.LastChange)) {
-		s.programmed(serviceKind(svc), sl.LastChange)
+	if e.svc != nil && (!had || sl.LastChange.After(old.LastChange)) {
+		s.programmed(serviceKind(e.svc), sl.LastChange)
 	}
 }
 
@@ -167,7 +193,7 @@ func serviceKind(svc *model.Service) string {
 func (s *store) DeleteEndpointSlice(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.slices[namespace+"/"+name]; ok {
+	if old, ok := s.slices[objKey{namespace, name}]; ok {
 		s.removeSlice(old)
 		s.changed()
 	}
@@ -175,13 +201,11 @@ func (s *store) DeleteEndpointSlice(namespace, name string) {
 
 // removeSlice forgets a slice and rebuilds the service it belonged to.
 func (s *store) removeSlice(sl *model.EndpointSlice) {
-	delete(s.slices, sl.Key())
-	svcKey := sl.Namespace + "/" + sl.Service
-	if rest := withoutSlice(s.bySvc[svcKey], sl.Name); len(rest) > 0 {
-		s.bySvc[svcKey] = rest
-	} else {
-		delete(s.bySvc, svcKey)
-	}
+	delete(s.slices, objKey{sl.Namespace, sl.Name})
+	svcKey := objKey{sl.Namespace, sl.Service}
+	e := s.services[svcKey]
+	e.slices = withoutSlice(e.slices, sl.Name)
+	s.services[svcKey] = e
 	s.rebuildService(svcKey)
 }
 
@@ -191,25 +215,20 @@ func (s *store) UpsertPod(p *model.Pod) {
 	if !s.opts.podsVerify || !s.wanted(p.Namespace) {
 		return
 	}
-	key := podKey{p.Namespace, p.Name}
-	s.addrs(p.Namespace).swap(s.pods[key], p.IPs)
-	s.pods[key] = p.IPs
+	if s.pods(p.Namespace).set(p.Name, p.IPs) {
+		s.nPods++
+	}
 	s.changed()
 }
 
 func (s *store) DeletePod(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := podKey{namespace, name}
-	if ips, ok := s.pods[key]; ok {
-		delete(s.pods, key)
-		s.addrs(namespace).swap(ips, nil)
+	if a, ok := s.podAddrs[namespace]; ok && a.remove(name) {
+		s.nPods--
 		s.changed()
 	}
 }
-
-// podKey names a pod with the strings of its own object: no key string is built per pod.
-type podKey struct{ namespace, name string }
 
 func (s *store) UpsertNamespace(ns *model.Namespace) {
 	s.mu.Lock()
@@ -226,91 +245,120 @@ func (s *store) DeleteNamespace(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.nsObjects[name] {
-		delete(s.nsObjects, name)
-		s.exposureChanged(name)
+		s.deleteNamespace(name)
 		s.changed()
 	}
 }
 
-// Held lists the objects of a kind held in namespace ("" for all), for a re-list to delete those
-// its list no longer has.
-func (s *store) Held(kind kube.Kind, namespace string) []kube.ObjectKey {
+func (s *store) deleteNamespace(name string) {
+	delete(s.nsObjects, name)
+	s.exposureChanged(name)
+}
+
+// Retain deletes the objects of a kind held in namespace ("" for all) that a re-list no longer
+// has.
+func (s *store) Retain(kind kube.Kind, namespace string, listed []kube.ObjectKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []kube.ObjectKey
-	add := func(ns, name string) {
-		if namespace == "" || ns == namespace {
-			out = append(out, kube.ObjectKey{Namespace: ns, Name: name})
-		}
+	keep := make(map[objKey]struct{}, len(listed))
+	for _, k := range listed {
+		keep[objKey{k.Namespace, k.Name}] = struct{}{}
+	}
+	stale := func(k objKey) bool {
+		_, kept := keep[k]
+		return !kept && (namespace == "" || k.namespace == namespace)
 	}
 	switch kind {
 	case kube.Services:
-		for _, svc := range s.services {
-			add(svc.Namespace, svc.Name)
+		for k, e := range s.services {
+			if e.svc != nil && stale(k) {
+				s.deleteService(k)
+			}
 		}
 	case kube.EndpointSlices:
-		for _, sl := range s.slices {
-			add(sl.Namespace, sl.Name)
+		for k, sl := range s.slices {
+			if stale(k) {
+				s.removeSlice(sl)
+			}
 		}
 	case kube.Pods:
-		for k := range s.pods {
-			add(k.namespace, k.name)
+		names := map[string][]string{}
+		for _, k := range listed {
+			names[k.Namespace] = append(names[k.Namespace], k.Name)
+		}
+		for ns, a := range s.podAddrs {
+			if namespace == "" || ns == namespace {
+				s.nPods -= a.retain(names[ns])
+			}
 		}
 	case kube.Namespaces:
 		for ns := range s.nsObjects {
-			add("", ns)
+			if stale(objKey{"", ns}) {
+				s.deleteNamespace(ns)
+			}
 		}
 	}
-	return out
+	s.changed()
 }
 
 // Replace swaps the whole data set: every object is stored first, then each service is built once.
 func (s *store) Replace(snap *model.Snapshot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oldServices, oldPods, oldNamespaces := s.services, s.pods, s.nsShown
-	s.reset()
+	old := s.services
+	s.services, s.nServices = map[objKey]serviceEntry{}, 0
+	s.slices, s.nsObjects, s.nsServices = map[objKey]*model.EndpointSlice{}, map[string]bool{}, map[string]int{}
 	for _, ns := range snap.Namespaces {
 		if s.wanted(ns.Name) {
 			s.nsObjects[ns.Name] = true
 		}
 	}
 	for _, svc := range snap.Services {
-		if s.wanted(svc.Namespace) {
-			if _, dup := s.services[svc.Key()]; !dup {
-				s.nsServices[svc.Namespace]++
-			}
-			s.services[svc.Key()] = svc
+		if !s.wanted(svc.Namespace) {
+			continue
 		}
+		key := objKey{svc.Namespace, svc.Name}
+		e := s.services[key]
+		if e.svc == nil {
+			s.nServices++
+			s.nsServices[svc.Namespace]++
+		}
+		e.svc = svc
+		s.services[key] = e
 	}
 	for _, sl := range snap.Slices {
 		if s.opts.noEndpoints || !s.wanted(sl.Namespace) {
 			continue
 		}
-		s.slices[sl.Key()] = sl
-		svcKey := sl.Namespace + "/" + sl.Service
-		s.bySvc[svcKey] = withSlice(s.bySvc[svcKey], sl)
+		s.slices[objKey{sl.Namespace, sl.Name}] = sl
+		key := objKey{sl.Namespace, sl.Service}
+		e := s.services[key]
+		e.slices = withSlice(e.slices, sl)
+		s.services[key] = e
 	}
-	for key := range oldServices {
-		if _, kept := s.services[key]; !kept {
-			s.ix.Replace("svc/"+key, nil)
+	for key, was := range old {
+		if e, kept := s.services[key]; kept {
+			e.sets = was.sets
+			s.services[key] = e
+		} else {
+			s.ix.Replace(was.sets, nil)
 		}
 	}
 	for key := range s.services {
 		s.rebuildService(key)
 	}
-	for key, ips := range oldPods {
-		s.addrs(key.namespace).swap(ips, nil)
+	for _, a := range s.podAddrs {
+		a.clear()
 	}
+	s.nPods = 0
 	if s.opts.podsVerify {
 		for _, p := range snap.Pods {
-			if s.wanted(p.Namespace) {
-				s.pods[podKey{p.Namespace, p.Name}] = p.IPs
-				s.addrs(p.Namespace).swap(nil, p.IPs)
+			if s.wanted(p.Namespace) && s.pods(p.Namespace).set(p.Name, p.IPs) {
+				s.nPods++
 			}
 		}
 	}
-	for ns := range oldNamespaces {
+	for ns := range s.nsShown {
 		s.syncNamespace(ns)
 	}
 	for ns := range s.nsObjects {
@@ -322,22 +370,29 @@ func (s *store) Replace(snap *model.Snapshot) {
 	s.changed()
 }
 
-// rebuildService replaces the records of the service at key from its current objects.
-func (s *store) rebuildService(key string) {
-	svc, ok := s.services[key]
-	if !ok || !s.exposed(svc.Namespace) {
-		s.ix.Replace("svc/"+key, nil)
+// rebuildService replaces the records of the service at key from its current objects, and forgets
+// an entry left with neither service nor slices.
+func (s *store) rebuildService(key objKey) {
+	e := s.services[key]
+	var sets []index.Set
+	if e.svc != nil && s.exposed(key.namespace) {
+		sets = s.b.service(&s.build, e.svc, e.slices, s.opts.ignoreEmpty)
+	}
+	s.ix.Replace(e.sets, sets)
+	e.sets = sets
+	if e.svc == nil && len(e.slices) == 0 {
+		delete(s.services, key)
 		return
 	}
-	s.ix.Replace("svc/"+key, s.b.service(svc, s.bySvc[key], s.opts.ignoreEmpty))
+	s.services[key] = e
 }
 
-// addrs returns the pod address set of a namespace, made on first use and kept: the namespace's
-// names answer from it.
-func (s *store) addrs(ns string) *podAddrs {
+// pods returns the pods of a namespace, made on first use and kept: the namespace's names answer
+// from them.
+func (s *store) pods(ns string) *podAddrs {
 	a, ok := s.podAddrs[ns]
 	if !ok {
-		a = &podAddrs{}
+		a = newPodAddrs(&s.podSeeds)
 		s.podAddrs[ns] = a
 	}
 	return a
@@ -350,8 +405,8 @@ func (s *store) exposureChanged(ns string) {
 	if !s.opts.nsByObject {
 		return
 	}
-	for key, svc := range s.services {
-		if svc.Namespace == ns {
+	for key := range s.services {
+		if key.namespace == ns {
 			s.rebuildService(key)
 		}
 	}
@@ -361,20 +416,22 @@ func (s *store) exposureChanged(ns string) {
 // in it (manifest files often leave Namespace objects out).
 func (s *store) syncNamespace(ns string) {
 	exists := s.exposed(ns) && (s.nsObjects[ns] || s.nsServices[ns] > 0)
-	if exists == s.nsShown[ns] {
+	old, shown := s.nsShown[ns]
+	if exists == shown {
 		return
 	}
-	if exists {
-		s.nsShown[ns] = true
-		var verified *podAddrs
-		if s.opts.podsVerify {
-			verified = s.addrs(ns)
-		}
-		s.ix.Replace("ns/"+ns, s.b.namespace(ns, verified))
+	if !exists {
+		s.ix.Replace(old, nil)
+		delete(s.nsShown, ns)
 		return
 	}
-	delete(s.nsShown, ns)
-	s.ix.Replace("ns/"+ns, nil)
+	var verified *podAddrs
+	if s.opts.podsVerify {
+		verified = s.pods(ns)
+	}
+	sets := s.b.namespace(ns, verified)
+	s.ix.Replace(nil, sets)
+	s.nsShown[ns] = sets
 }
 
 // withSlice returns list with sl in place of the slice of the same name, kept sorted by name so

@@ -1,6 +1,6 @@
-// Package index maps lower-case DNS names to precomputed RRsets. Owners (a service, a pod, a zone
-// apex) replace their whole contribution at once; names shared by several owners (a pod IP's PTR)
-// merge. Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a
+// Package index maps lower-case DNS names to precomputed RRsets. Owners (a service, a namespace, a
+// zone apex) replace their whole contribution at once, handing back the one they gave before, so
+// the index keeps no table of owners; names shared by several owners (an address's PTR) merge. Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a
 // reader can tell NODATA from NXDOMAIN with one lookup. It knows nothing of Kubernetes.
 package index
 
@@ -52,8 +52,7 @@ type Index struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
 
-	mu     sync.Mutex // serialises writers; guards owners, merged and every node's writer fields
-	owners map[string][]Set
+	mu sync.Mutex // serialises writers; guards merged and every node's writer fields
 	// merged holds the contributions of the few names whose published sets were merged from
 	// several owners' sets of one type; every other name publishes its contributions as they are.
 	merged map[string][]*Set
@@ -72,7 +71,7 @@ type node struct {
 
 // New returns an empty index for names below the given zone apexes (lower case, fully qualified).
 func New(zones []string) *Index {
-	ix := &Index{zones: zones, seed: maphash.MakeSeed(), owners: map[string][]Set{}, merged: map[string][]*Set{}}
+	ix := &Index{zones: zones, seed: maphash.MakeSeed(), merged: map[string][]*Set{}}
 	for i := range ix.shards {
 		ix.shards[i].nodes = map[string]node{}
 	}
@@ -130,9 +129,10 @@ func (ix *Index) Synthesize(name string) ([]*Set, bool) {
 	return nil, false
 }
 
-// Replace swaps everything owner contributes for sets; nil sets remove the owner. The index keeps
-// sets, which the caller must not change afterwards.
-func (ix *Index) Replace(owner string, sets []Set) {
+// Replace swaps an owner's contribution old (what it last gave, nil at first) for sets (nil to
+// remove it). The index keeps sets, which the caller must not change afterwards, and must be handed
+// back as old on the owner's next change.
+func (ix *Index) Replace(old, sets []Set) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 
@@ -147,15 +147,9 @@ func (ix *Index) Replace(owner string, sets []Set) {
 		}
 		return n.sets
 	}
-	old := ix.owners[owner]
 	for i := range old {
 		s := &old[i]
 		pending[s.Name] = removePtr(contribs(s.Name), s)
-	}
-	if len(sets) == 0 {
-		delete(ix.owners, owner)
-	} else {
-		ix.owners[owner] = sets
 	}
 	for i := range sets {
 		s := &sets[i]
@@ -166,13 +160,6 @@ func (ix *Index) Replace(owner string, sets []Set) {
 	for name, c := range pending {
 		ix.publish(name, c)
 	}
-}
-
-// Owners reports how many owners have records in the index.
-func (ix *Index) Owners() int {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	return len(ix.owners)
 }
 
 // node returns the node at name; writers only (no shard lock needed: only writers change maps).

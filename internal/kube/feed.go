@@ -14,7 +14,7 @@ type feed struct {
 	podNames bool
 	upsert   func(any)
 	remove   func(namespace, name string)
-	held     func() []ObjectKey // what the sink holds of the objects this feed delivers
+	retain   func(listed []ObjectKey) // the sink's Retain for the objects this feed delivers
 	synced   atomic.Bool
 }
 
@@ -39,20 +39,16 @@ func (f *feed) Delete(obj any) error {
 	return nil
 }
 
-// Replace delivers a complete list: every object in it, and a delete for each object the sink
+// Replace delivers a complete list: every object in it, then the sink deletes each object it
 // holds that the list no longer has.
 func (f *feed) Replace(list []any, _ string) error {
-	listed := make(map[ObjectKey]struct{}, len(list))
+	listed := make([]ObjectKey, 0, len(list))
 	for _, obj := range list {
 		if k, ok := f.apply(obj); ok {
-			listed[k] = struct{}{}
+			listed = append(listed, k)
 		}
 	}
-	for _, k := range f.held() {
-		if _, kept := listed[k]; !kept {
-			f.remove(k.Namespace, k.Name)
-		}
-	}
+	f.retain(listed)
 	f.synced.Store(true)
 	return nil
 }

@@ -1,7 +1,7 @@
 package kube
 
 import (
-	"strings"
+	"maps"
 	"testing"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -24,13 +24,12 @@ func heldFeed() (*feed, map[string]bool) {
 	f := &feed{
 		upsert: func(o any) { held[o.(interface{ Key() string }).Key()] = true },
 		remove: func(ns, name string) { delete(held, ns+"/"+name) },
-		held: func() []ObjectKey {
-			var out []ObjectKey
-			for k := range held {
-				ns, name, _ := strings.Cut(k, "/")
-				out = append(out, ObjectKey{ns, name})
+		retain: func(listed []ObjectKey) {
+			keep := map[string]bool{}
+			for _, k := range listed {
+				keep[k.Namespace+"/"+k.Name] = true
 			}
-			return out
+			maps.DeleteFunc(held, func(k string, _ bool) bool { return !keep[k] })
 		},
 	}
 	return f, held

@@ -39,7 +39,7 @@ func (s *fakeSink) UpsertPod(*model.Pod)               { s.t.Error("unexpected U
 func (s *fakeSink) DeletePod(string, string)           { s.t.Error("unexpected DeletePod") }
 func (s *fakeSink) UpsertNamespace(*model.Namespace)   { s.t.Error("unexpected UpsertNamespace") }
 func (s *fakeSink) DeleteNamespace(string)             { s.t.Error("unexpected DeleteNamespace") }
-func (s *fakeSink) Held(Kind, string) []ObjectKey      { s.t.Error("unexpected Held"); return nil }
+func (s *fakeSink) Retain(Kind, string, []ObjectKey)   { s.t.Error("unexpected Retain") }
 
 // writeFile writes a file with a modification time later than any before, so a poll sees the
 // change even on file systems with coarse timestamps.

@@ -15,9 +15,10 @@ type Sink interface {
 	DeletePod(namespace, name string)
 	UpsertNamespace(*model.Namespace)
 	DeleteNamespace(name string)
-	// Held lists the objects of one kind the sink holds in namespace ("" for all): a re-list
-	// deletes those it no longer has, so the sources need not keep a key of every object.
-	Held(kind Kind, namespace string) []ObjectKey
+	// Retain deletes the objects of one kind the sink holds in namespace ("" for all) that are not
+	// listed: a re-list hands over what it listed, so the sources need not keep a key of every
+	// object.
+	Retain(kind Kind, namespace string, listed []ObjectKey)
 	// Replace swaps the whole data set for the snapshot.
 	Replace(*model.Snapshot)
 }

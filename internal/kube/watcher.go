@@ -53,18 +53,18 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 	for _, ns := range namespaces {
 		w.run(ctx, "services", &corev1.Service{}, listWatch(client, client.CoreV1().Services(ns), selected), cfg, &feed{
 			upsert: func(o any) { sink.UpsertService(o.(*model.Service)) }, remove: sink.DeleteService,
-			held: func() []ObjectKey { return sink.Held(Services, ns) },
+			retain: func(l []ObjectKey) { sink.Retain(Services, ns, l) },
 		})
 		if cfg.Endpoints {
 			w.run(ctx, "endpointslices", &discoveryv1.EndpointSlice{}, listWatch(client, client.DiscoveryV1().EndpointSlices(ns), selected), cfg, &feed{
 				upsert: func(o any) { sink.UpsertEndpointSlice(o.(*model.EndpointSlice)) }, remove: sink.DeleteEndpointSlice,
-				held: func() []ObjectKey { return sink.Held(EndpointSlices, ns) },
+				retain: func(l []ObjectKey) { sink.Retain(EndpointSlices, ns, l) },
 			})
 		}
 		if cfg.Pods {
 			w.run(ctx, "pods", &corev1.Pod{}, listWatch(client, client.CoreV1().Pods(ns), hostNet), cfg, &feed{
 				upsert: func(o any) { sink.UpsertPod(o.(*model.Pod)) }, remove: sink.DeletePod,
-				held: func() []ObjectKey { return sink.Held(Pods, ns) },
+				retain: func(l []ObjectKey) { sink.Retain(Pods, ns, l) },
 			})
 		}
 	}
@@ -78,7 +78,7 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 	}
 	w.run(ctx, "namespaces", &corev1.Namespace{}, listWatch(client, client.CoreV1().Namespaces(), nsOnly), cfg, &feed{
 		upsert: func(o any) { sink.UpsertNamespace(o.(*model.Namespace)) }, remove: func(_, name string) { sink.DeleteNamespace(name) },
-		held: func() []ObjectKey { return sink.Held(Namespaces, "") },
+		retain: func(l []ObjectKey) { sink.Retain(Namespaces, "", l) },
 	})
 	return w
 }

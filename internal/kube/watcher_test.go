@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"maps"
 	"runtime"
 	"sync"
 	"testing"
@@ -57,34 +58,26 @@ func (r *recorder) UpsertNamespace(n *model.Namespace) {
 }
 func (r *recorder) DeleteNamespace(n string) { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
 func (r *recorder) Replace(*model.Snapshot)  {}
-func (r *recorder) Held(kind Kind, namespace string) []ObjectKey {
+func (r *recorder) Retain(kind Kind, namespace string, listed []ObjectKey) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []ObjectKey
-	add := func(ns, name string) {
-		if namespace == "" || ns == namespace {
-			out = append(out, ObjectKey{ns, name})
-		}
+	keep := map[ObjectKey]bool{}
+	for _, k := range listed {
+		keep[k] = true
+	}
+	stale := func(ns, name string) bool {
+		return (namespace == "" || ns == namespace) && !keep[ObjectKey{ns, name}]
 	}
 	switch kind {
 	case Services:
-		for _, s := range r.services {
-			add(s.Namespace, s.Name)
-		}
+		maps.DeleteFunc(r.services, func(_ string, s *model.Service) bool { return stale(s.Namespace, s.Name) })
 	case EndpointSlices:
-		for _, s := range r.slices {
-			add(s.Namespace, s.Name)
-		}
+		maps.DeleteFunc(r.slices, func(_ string, s *model.EndpointSlice) bool { return stale(s.Namespace, s.Name) })
 	case Pods:
-		for _, p := range r.pods {
-			add(p.Namespace, p.Name)
-		}
+		maps.DeleteFunc(r.pods, func(_ string, p *model.Pod) bool { return stale(p.Namespace, p.Name) })
 	case Namespaces:
-		for n := range r.ns {
-			add("", n)
-		}
+		maps.DeleteFunc(r.ns, func(n string, _ bool) bool { return stale("", n) })
 	}
-	return out
 }
 func (r *recorder) has(check func() bool) bool { r.mu.Lock(); defer r.mu.Unlock(); return check() }
 
