@@ -9,56 +9,28 @@ import (
 // podAddrs holds the pods of one namespace for "pods verified": the set of their addresses, which
 // pod names are answered from on demand (they are asked rarely and there can be many pods), and
 // each pod's addresses, to take back when the pod changes or goes. A cluster can have hundreds of
-// thousands of pods, so nothing here holds a pointer or a string: a pod is known by a 128-bit hash
-// of its name and its addresses are bytes, which costs about 60 bytes a pod and nothing for the
-// garbage collector to scan. Several pods may share an address (one finishing while another starts
-// on it), hence the counts.
+// thousands of pods, so nothing here holds a pointer or a string: a pod is known by a 64-bit hash
+// of its name and its addresses are bytes, in maps of one family each (most pods have only an
+// IPv4 address), which costs about 50 bytes a pod and nothing for the garbage collector to scan.
+// Several pods may share an address (one finishing while another starts on it), hence the counts.
+// Two pods of a namespace with n pods share a hash with a probability of about n²/2⁶⁵ (10⁻¹¹ for
+// 10,000 pods); if they did, one of them would lose its name until it next changed.
 type podAddrs struct {
-	seeds *[2]maphash.Seed // the store's: one pod name hashes alike in every namespace
+	seed *maphash.Seed // the store's
 
-	mu   sync.RWMutex
-	pods map[podID]podIPs
-	v4   map[[4]byte]uint32
-	v6   map[[16]byte]uint32
+	mu    sync.RWMutex
+	pods4 map[uint64][4]byte // by pod: its IPv4 address (core/v1 PodStatus: one per family)
+	pods6 map[uint64][16]byte
+	v4    map[[4]byte]uint32 // by address: how many pods have it
+	v6    map[[16]byte]uint32
 }
 
-// podID is a pod's name hashed with two seeds. Two pods of one namespace collide with a
-// probability of about n²/2¹²⁹: never, in practice.
-type podID [2]uint64
-
-// podIPs are a pod's addresses: at most one per family (the API allows no more, core/v1 PodStatus
-// podIPs).
-type podIPs struct {
-	v4   [4]byte
-	v6   [16]byte
-	fams uint8 // has4 | has6
-}
-
-const (
-	has4 uint8 = 1 << iota
-	has6
-)
-
-func newPodAddrs(seeds *[2]maphash.Seed) *podAddrs {
-	return &podAddrs{seeds: seeds, pods: map[podID]podIPs{}, v4: map[[4]byte]uint32{}, v6: map[[16]byte]uint32{}}
-}
-
-func (p *podAddrs) id(name string) podID {
-	return podID{maphash.String(p.seeds[0], name), maphash.String(p.seeds[1], name)}
-}
-
-// ipsOf packs a pod's addresses, keeping the first of each family.
-func ipsOf(addrs []netip.Addr) podIPs {
-	var ips podIPs
-	for _, a := range addrs {
-		switch {
-		case a.Is4() && ips.fams&has4 == 0:
-			ips.v4, ips.fams = a.As4(), ips.fams|has4
-		case a.Is6() && ips.fams&has6 == 0:
-			ips.v6, ips.fams = a.As16(), ips.fams|has6
-		}
+func newPodAddrs(seed *maphash.Seed) *podAddrs {
+	return &podAddrs{
+		seed:  seed,
+		pods4: map[uint64][4]byte{}, pods6: map[uint64][16]byte{},
+		v4: map[[4]byte]uint32{}, v6: map[[16]byte]uint32{},
 	}
-	return ips
 }
 
 func (p *podAddrs) has(ip netip.Addr) bool {
@@ -70,25 +42,30 @@ func (p *podAddrs) has(ip netip.Addr) bool {
 	return p.v6[ip.As16()] > 0
 }
 
-// set records the pod's addresses, taking back those it had, and reports whether it is a new pod.
+// set records the pod's addresses, the first of each family, taking back those it had, and
+// reports whether it is a new pod.
 func (p *podAddrs) set(name string, addrs []netip.Addr) bool {
-	id, ips := p.id(name), ipsOf(addrs)
+	id := maphash.String(*p.seed, name)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	had := p.release(id)
-	p.pods[id] = ips
-	if ips.fams&has4 != 0 {
-		p.v4[ips.v4]++
-	}
-	if ips.fams&has6 != 0 {
-		p.v6[ips.v6]++
+	for _, a := range addrs {
+		if a.Is4() {
+			if _, dup := p.pods4[id]; !dup {
+				p.pods4[id] = a.As4()
+				p.v4[a.As4()]++
+			}
+		} else if _, dup := p.pods6[id]; !dup {
+			p.pods6[id] = a.As16()
+			p.v6[a.As16()]++
+		}
 	}
 	return !had
 }
 
 // remove forgets a pod and reports whether it was held.
 func (p *podAddrs) remove(name string) bool {
-	id := p.id(name)
+	id := maphash.String(*p.seed, name)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.release(id)
@@ -96,16 +73,20 @@ func (p *podAddrs) remove(name string) bool {
 
 // retain forgets every pod whose name is not in names, and returns how many it forgot.
 func (p *podAddrs) retain(names []string) int {
-	keep := make(map[podID]struct{}, len(names))
+	keep := make(map[uint64]struct{}, len(names))
 	for _, n := range names {
-		keep[p.id(n)] = struct{}{}
+		keep[maphash.String(*p.seed, n)] = struct{}{}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	forgot := 0
-	for id := range p.pods {
-		if _, ok := keep[id]; !ok {
-			p.release(id)
+	for id := range p.pods4 {
+		if _, ok := keep[id]; !ok && p.release(id) {
+			forgot++
+		}
+	}
+	for id := range p.pods6 { // those of both families are gone already
+		if _, ok := keep[id]; !ok && p.release(id) {
 			forgot++
 		}
 	}
@@ -116,25 +97,25 @@ func (p *podAddrs) retain(names []string) int {
 func (p *podAddrs) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	clear(p.pods)
+	clear(p.pods4)
+	clear(p.pods6)
 	clear(p.v4)
 	clear(p.v6)
 }
 
 // release forgets pod id and one reference to each of its addresses; the caller holds mu.
-func (p *podAddrs) release(id podID) bool {
-	ips, ok := p.pods[id]
-	if !ok {
-		return false
+func (p *podAddrs) release(id uint64) bool {
+	a4, had4 := p.pods4[id]
+	if had4 {
+		delete(p.pods4, id)
+		unref(p.v4, a4)
 	}
-	delete(p.pods, id)
-	if ips.fams&has4 != 0 {
-		unref(p.v4, ips.v4)
+	a6, had6 := p.pods6[id]
+	if had6 {
+		delete(p.pods6, id)
+		unref(p.v6, a6)
 	}
-	if ips.fams&has6 != 0 {
-		unref(p.v6, ips.v6)
-	}
-	return true
+	return had4 || had6
 }
 
 func unref[K comparable](m map[K]uint32, k K) {

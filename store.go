@@ -40,7 +40,7 @@ type store struct {
 	slices     map[objKey]*model.EndpointSlice
 	podAddrs   map[string]*podAddrs // namespace -> its pods, kept: the namespace's names answer from it
 	nPods      int
-	podSeeds   [2]maphash.Seed
+	podSeed    maphash.Seed
 	nsObjects  map[string]bool
 	nsServices map[string]int         // services per namespace: a namespace with services exists
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
@@ -72,7 +72,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 		b: b, opts: opts, nsAddrs: nsAddrs,
 		programmed: func(string, time.Time) {}, counted: func(int, int, int, int) {},
 		ix: index.New(b.allZones()), podAddrs: map[string]*podAddrs{},
-		podSeeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		podSeed:  maphash.MakeSeed(),
 		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
 		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
 		apex: map[string][]index.Set{},
@@ -392,7 +392,7 @@ func (s *store) rebuildService(key objKey) {
 func (s *store) pods(ns string) *podAddrs {
 	a, ok := s.podAddrs[ns]
 	if !ok {
-		a = newPodAddrs(&s.podSeeds)
+		a = newPodAddrs(&s.podSeed)
 		s.podAddrs[ns] = a
 	}
 	return a

@@ -237,11 +237,18 @@ func (ix *Index) parent(name string) (string, bool) {
 	}
 	parent := name[i+1:]
 	for _, z := range ix.zones {
-		if dns.IsSubDomain(z, parent) {
+		if within(parent, z) {
 			return parent, true
 		}
 	}
 	return "", false
+}
+
+// within reports whether name is zone or below it, both lower case and fully qualified, without
+// dns.IsSubDomain's allocations: every name a build adds is walked up to its zone.
+func within(name, zone string) bool {
+	return zone == "." || name == zone ||
+		(strings.HasSuffix(name, zone) && name[len(name)-len(zone)-1] == '.')
 }
 
 // merge groups contributions by type. Names with one contribution per type (almost all) publish

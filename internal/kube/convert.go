@@ -58,7 +58,7 @@ func convertServicePorts(ports []corev1.ServicePort) []model.Port {
 		}
 		out = append(out, model.Port{Name: intern(p.Name), Protocol: protocol(string(p.Protocol)), Port: n})
 	}
-	return out
+	return internPorts(out)
 }
 
 // ConvertEndpointSlice returns the slim form of a discovery.k8s.io/v1 EndpointSlice, or nil for a
@@ -97,6 +97,7 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 		}
 		out.Ports = append(out.Ports, mp)
 	}
+	out.Ports = internPorts(out.Ports)
 	var ready []model.Endpoint
 	for _, ep := range es.Endpoints {
 		if len(ep.Addresses) == 0 || !endpointReady(ep.Conditions) {
