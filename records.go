@@ -88,7 +88,7 @@ type building struct {
 	t     uint16
 	rrs   []dns.RR
 	extra []dns.RR
-	lazy  func(name, label string) ([]*index.Set, bool)
+	lazy  func(name, label string) ([]index.Set, bool)
 }
 
 type setKey struct {
@@ -125,13 +125,15 @@ func (s *sets) grow(name string, t uint16) {
 	s.list = append(s.list, building{name: name, t: t})
 }
 
-// done returns the index sets, their records in one array of exactly their size (they are kept for
-// as long as the owner does not change), and resets s for the next build.
+// done returns the index sets, by name so that the index can publish a name's sets as they are,
+// their records in one array of exactly their size (they are kept for as long as the owner does
+// not change), and resets s for the next build.
 func (s *sets) done() []index.Set {
 	defer s.reset()
 	if len(s.list) == 0 {
 		return nil
 	}
+	slices.SortStableFunc(s.list, func(a, b building) int { return strings.Compare(a.name, b.name) })
 	n := 0
 	for _, b := range s.list {
 		n += len(b.rrs) + len(b.extra)
@@ -261,8 +263,8 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices [
 // incumbent answers; the spec names only _port._proto) and "<endpoint>.<service>", as the
 // incumbent answers them: both are rarely asked, and precomputing them would cost memory per
 // service and per endpoint. svc and slices are never modified once stored.
-func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
-	return func(name, label string) ([]*index.Set, bool) {
+func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice) func(name, label string) ([]index.Set, bool) {
+	return func(name, label string) ([]index.Set, bool) {
 		var out sets
 		if label == "" {
 			var glue []dns.RR
@@ -273,7 +275,7 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 				b.srv(&out, name, p, name, glue)
 			}
 			setSRVWeights(out.list)
-			return setPointers(out.done()), true
+			return out.done(), true
 		}
 		ip, isAddr := parseDashed(label)
 		var seen []netip.Addr
@@ -289,14 +291,14 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 			}
 		}
 		found := len(out.list) > 0
-		return setPointers(out.done()), found
+		return out.done(), found
 	}
 }
 
 // headlessSRV builds, on demand, the N x M SRV at a headless service's name: the incumbent answers
 // them, the spec names only _port._proto, and precomputed they would cost memory per endpoint.
-func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label string) ([]*index.Set, bool) {
-	return func(name, label string) ([]*index.Set, bool) {
+func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label string) ([]index.Set, bool) {
+	return func(name, label string) ([]index.Set, bool) {
 		if label != "" {
 			return nil, false
 		}
@@ -309,7 +311,7 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 			}
 		}
 		setSRVWeights(out.list)
-		return setPointers(out.done()), true
+		return out.done(), true
 	}
 }
 
@@ -415,8 +417,8 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 
 // verifiedPod answers "<dashed-ip>.<ns>.pod.<zone>" only for an address of a pod in <ns>
 // ("pods verified").
-func (b *builder) verifiedPod(addrs *podAddrs) func(name, label string) ([]*index.Set, bool) {
-	return func(name, label string) ([]*index.Set, bool) {
+func (b *builder) verifiedPod(addrs *podAddrs) func(name, label string) ([]index.Set, bool) {
+	return func(name, label string) ([]index.Set, bool) {
 		if ip, ok := parseDashed(label); !ok || !addrs.has(ip) {
 			return nil, false
 		}
@@ -427,14 +429,14 @@ func (b *builder) verifiedPod(addrs *podAddrs) func(name, label string) ([]*inde
 // insecurePod answers "<dashed-ip>.<ns>.pod.<zone>" for any well-formed address ("pods insecure").
 // Only names one label below the namespace exist, so "x.1-2-3-4.<ns>.pod.<zone>" is NXDOMAIN, not
 // an alias (the incumbent's unbounded name space).
-func (b *builder) insecurePod(name, label string) ([]*index.Set, bool) {
+func (b *builder) insecurePod(name, label string) ([]index.Set, bool) {
 	ip, ok := parseDashed(label)
 	if !ok {
 		return nil, false
 	}
 	var one slab
 	rr := b.addr(&one, name, ip)
-	return []*index.Set{{Name: name, Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
+	return []index.Set{{Name: name, Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
 }
 
 // parseDashed reads a dashed address label: 10-244-1-7 or 2001-db8--1. Leading zeros, zones and
@@ -447,14 +449,6 @@ func parseDashed(label string) (netip.Addr, bool) {
 	}
 	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ":"))
 	return ip, err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == ""
-}
-
-func setPointers(list []index.Set) []*index.Set {
-	out := make([]*index.Set, len(list))
-	for i := range list {
-		out[i] = &list[i]
-	}
-	return out
 }
 
 // apex builds a zone's SOA and NS (with glue for ns.dns.<zone>), and for forward zones the

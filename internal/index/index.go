@@ -30,7 +30,7 @@ type Set struct {
 	// below Name that the index does not hold (name is the full lower-case name, label its first
 	// label) and, on a set of a type other than Marker without records, with label "", that set at
 	// Name itself. It returns the name's sets and whether the name exists.
-	Lazy func(name, label string) ([]*Set, bool)
+	Lazy func(name, label string) ([]Set, bool)
 }
 
 // Answer returns the records of the ANSWER section, capped so that a plugin appending to a
@@ -53,9 +53,10 @@ type Index struct {
 	shards [shardCount]shard
 
 	mu sync.Mutex // serialises writers; guards merged and every node's writer fields
-	// merged holds the contributions of the few names whose published sets were merged from
-	// several owners' sets of one type; every other name publishes its contributions as they are.
-	merged map[string][]*Set
+	// merged holds the contributions of the few names that several owners (or one owner's sets of
+	// one name, not given together) contribute to; every other name publishes its one contribution
+	// as it is, a view of its owner's array.
+	merged map[string][][]Set
 }
 
 type shard struct {
@@ -64,14 +65,14 @@ type shard struct {
 }
 
 type node struct {
-	sets     []*Set // published
-	children int32  // existing names one label below; writers only
-	merged   bool   // sets were merged: the contributions are in Index.merged
+	sets     []Set // published
+	children int32 // existing names one label below; writers only
+	merged   bool  // sets were merged: the contributions are in Index.merged
 }
 
 // New returns an empty index for names below the given zone apexes (lower case, fully qualified).
 func New(zones []string) *Index {
-	ix := &Index{zones: zones, seed: maphash.MakeSeed(), merged: map[string][]*Set{}}
+	ix := &Index{zones: zones, seed: maphash.MakeSeed(), merged: map[string][][]Set{}}
 	for i := range ix.shards {
 		ix.shards[i].nodes = map[string]node{}
 	}
@@ -84,7 +85,7 @@ func (ix *Index) shard(name string) *shard {
 
 // Lookup returns the sets at name and whether the name exists. An existing name without records is
 // an empty non-terminal. name must be lower case and fully qualified.
-func (ix *Index) Lookup(name string) ([]*Set, bool) {
+func (ix *Index) Lookup(name string) ([]Set, bool) {
 	sh := ix.shard(name)
 	sh.mu.RLock()
 	n, ok := sh.nodes[name]
@@ -93,9 +94,9 @@ func (ix *Index) Lookup(name string) ([]*Set, bool) {
 }
 
 // Find returns the set of type t among sets, if it has records or builds them.
-func Find(sets []*Set, t uint16) (*Set, bool) {
-	for _, s := range sets {
-		if s.Type == t && (len(s.RRs) > int(s.Glue) || s.lazy()) {
+func Find(sets []Set, t uint16) (*Set, bool) {
+	for i := range sets {
+		if s := &sets[i]; s.Type == t && (len(s.RRs) > int(s.Glue) || s.lazy()) {
 			return s, true
 		}
 	}
@@ -105,7 +106,7 @@ func Find(sets []*Set, t uint16) (*Set, bool) {
 func (s *Set) lazy() bool { return s.Lazy != nil && s.Type != Marker && len(s.RRs) == 0 }
 
 // Resolve returns the set of type t among the sets at name, built if it is lazy.
-func Resolve(sets []*Set, name string, t uint16) (*Set, bool) {
+func Resolve(sets []Set, name string, t uint16) (*Set, bool) {
 	s, ok := Find(sets, t)
 	if ok && s.lazy() {
 		built, _ := s.Lazy(name, "")
@@ -115,7 +116,7 @@ func Resolve(sets []*Set, name string, t uint16) (*Set, bool) {
 }
 
 // Synthesize answers a name the index does not hold from its parent's Lazy, if any.
-func (ix *Index) Synthesize(name string) ([]*Set, bool) {
+func (ix *Index) Synthesize(name string) ([]Set, bool) {
 	i := strings.IndexByte(name, '.')
 	if i <= 0 || i == len(name)-1 {
 		return nil, false
@@ -131,13 +132,14 @@ func (ix *Index) Synthesize(name string) ([]*Set, bool) {
 
 // Replace swaps an owner's contribution old (what it last gave, nil at first) for sets (nil to
 // remove it). The index keeps sets, which the caller must not change afterwards, and must be handed
-// back as old on the owner's next change.
+// back as old on the owner's next change. Sets of one name should be given next to each other:
+// the index then publishes them as they are, without an array of their own.
 func (ix *Index) Replace(old, sets []Set) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 
-	pending := map[string][]*Set{} // name -> its contributions after this change
-	contribs := func(name string) []*Set {
+	pending := map[string][][]Set{} // name -> its contributions after this change
+	contribs := func(name string) [][]Set {
 		if c, ok := pending[name]; ok {
 			return c
 		}
@@ -145,21 +147,48 @@ func (ix *Index) Replace(old, sets []Set) {
 		if n.merged {
 			return ix.merged[name]
 		}
-		return n.sets
+		if len(n.sets) == 0 {
+			return nil
+		}
+		return [][]Set{n.sets}
 	}
-	for i := range old {
-		s := &old[i]
-		pending[s.Name] = removePtr(contribs(s.Name), s)
+	for run := range runs(old) {
+		pending[run[0].Name] = without(contribs(run[0].Name), run)
 	}
-	for i := range sets {
-		s := &sets[i]
-		c := contribs(s.Name)
-		// A new array: published sets must not change under readers.
-		pending[s.Name] = append(c[:len(c):len(c)], s)
+	for run := range runs(sets) {
+		c := contribs(run[0].Name)
+		// A new array: published contributions must not change under readers.
+		pending[run[0].Name] = append(c[:len(c):len(c)], run)
 	}
 	for name, c := range pending {
 		ix.publish(name, c)
 	}
+}
+
+// runs yields the runs of consecutive sets with the same name.
+func runs(sets []Set) func(yield func([]Set) bool) {
+	return func(yield func([]Set) bool) {
+		for start := 0; start < len(sets); {
+			end := start + 1
+			for end < len(sets) && sets[end].Name == sets[start].Name {
+				end++
+			}
+			if !yield(sets[start:end:end]) {
+				return
+			}
+			start = end
+		}
+	}
+}
+
+// without returns contribs without run, told apart by the address of its first set.
+func without(contribs [][]Set, run []Set) [][]Set {
+	for i, c := range contribs {
+		if &c[0] == &run[0] {
+			return append(contribs[:i:i], contribs[i+1:]...)
+		}
+	}
+	return contribs
 }
 
 // node returns the node at name; writers only (no shard lock needed: only writers change maps).
@@ -184,16 +213,24 @@ func (ix *Index) remove(name string) {
 
 // publish makes name answer contribs, creating its ancestors, or removes the name and every
 // ancestor that was only there for it.
-func (ix *Index) publish(name string, contribs []*Set) {
+func (ix *Index) publish(name string, contribs [][]Set) {
 	n, exists := ix.node(name)
-	if !exists && len(contribs) > 0 {
-		ix.adopt(name, 1)
+	if len(contribs) > 0 {
+		name = contribs[0][0].Name // the key keeps no string of an owner that went
+		if !exists {
+			ix.adopt(name, 1)
+		}
 	}
-	n.sets, n.merged = merge(contribs)
-	if n.merged {
-		ix.merged[name] = contribs
-	} else {
+	switch len(contribs) {
+	case 0, 1:
+		n.sets, n.merged = nil, false
+		if len(contribs) == 1 {
+			n.sets = contribs[0]
+		}
 		delete(ix.merged, name)
+	default:
+		n.sets, n.merged = merge(contribs), true
+		ix.merged[name] = contribs
 	}
 	if exists || len(contribs) > 0 {
 		ix.settle(name, n)
@@ -251,46 +288,41 @@ func within(name, zone string) bool {
 		(strings.HasSuffix(name, zone) && name[len(name)-len(zone)-1] == '.')
 }
 
-// merge groups contributions by type. Names with one contribution per type (almost all) publish
-// the contributions themselves; only shared types (a PTR of several services) get a merged Set.
-func merge(contribs []*Set) ([]*Set, bool) {
-	shared := false
-	for i, c := range contribs {
-		for _, d := range contribs[:i] {
-			shared = shared || (c.Type == d.Type && c.Type != Marker)
-		}
-	}
-	if !shared {
-		return contribs, false
-	}
-	var sets []*Set
+// merge makes one array of several contributions' sets: those of a type only one has as they are,
+// those of a type several have (a PTR of several services) joined into one set.
+func merge(contribs [][]Set) []Set {
+	var out []Set
 	done := map[uint16]bool{}
 	for _, c := range contribs {
-		if c.Type == Marker {
-			sets = append(sets, c)
-			continue
-		}
-		if done[c.Type] {
-			continue
-		}
-		done[c.Type] = true
-		var group []*Set
-		for _, d := range contribs {
-			if d.Type == c.Type {
-				group = append(group, d)
+		for _, s := range c {
+			if s.Type == Marker {
+				out = append(out, s)
+				continue
 			}
+			if done[s.Type] {
+				continue
+			}
+			done[s.Type] = true
+			out = append(out, joined(contribs, s.Type))
 		}
-		sets = append(sets, joined(group))
 	}
-	return sets, true
+	return out
 }
 
-// joined is one set of the answers, then the glue, of sets of one type at one name.
-func joined(group []*Set) *Set {
-	if len(group) == 1 {
-		return group[0]
+// joined is one set of the answers, then the glue, of the sets of type t among contribs.
+func joined(contribs [][]Set, t uint16) Set {
+	var group []*Set
+	for _, c := range contribs {
+		for i := range c {
+			if c[i].Type == t {
+				group = append(group, &c[i])
+			}
+		}
 	}
-	m := &Set{Name: group[0].Name, Type: group[0].Type}
+	if len(group) == 1 {
+		return *group[0]
+	}
+	m := Set{Name: group[0].Name, Type: t}
 	for _, s := range group {
 		m.RRs = append(m.RRs, s.Answer()...)
 	}
@@ -299,13 +331,4 @@ func joined(group []*Set) *Set {
 		m.Glue += s.Glue
 	}
 	return m
-}
-
-func removePtr(list []*Set, s *Set) []*Set {
-	for i, c := range list {
-		if c == s {
-			return append(list[:i:i], list[i+1:]...)
-		}
-	}
-	return list
 }

@@ -134,11 +134,11 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 
 func TestChildrenAnswerNamesBelowAMarker(t *testing.T) {
 	ix := newOwned("z.")
-	ix.set("ns", []Set{{Name: "p.z.", Type: Marker, Lazy: func(name, label string) ([]*Set, bool) {
+	ix.set("ns", []Set{{Name: "p.z.", Type: Marker, Lazy: func(name, label string) ([]Set, bool) {
 		if label != "x" {
 			return nil, false
 		}
-		return []*Set{{Name: name, Type: dns.TypeA, RRs: []dns.RR{a(name, "10.0.0.9")}}}, true
+		return []Set{{Name: name, Type: dns.TypeA, RRs: []dns.RR{a(name, "10.0.0.9")}}}, true
 	}}})
 	if sets, ok := ix.Synthesize("x.p.z."); !ok || len(sets) != 1 || sets[0].Name != "x.p.z." {
 		t.Errorf("x.p.z.: %v %v, want the synthesized A", sets, ok)
@@ -155,9 +155,9 @@ func TestLazySetIsBuiltWhenAsked(t *testing.T) {
 	built := 0
 	ix.set("svc", []Set{
 		{Name: "s.z.", Type: dns.TypeA, RRs: []dns.RR{a("s.z.", "10.0.0.1")}},
-		{Name: "s.z.", Type: dns.TypeSRV, Lazy: func(name, label string) ([]*Set, bool) {
+		{Name: "s.z.", Type: dns.TypeSRV, Lazy: func(name, label string) ([]Set, bool) {
 			built++
-			return []*Set{{Name: name, Type: dns.TypeSRV, RRs: []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSRV}, Target: "s.z."}}}}, true
+			return []Set{{Name: name, Type: dns.TypeSRV, RRs: []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSRV}, Target: "s.z."}}}}, true
 		}},
 	})
 	sets, _ := ix.Lookup("s.z.")
@@ -186,5 +186,38 @@ func TestMergedSetsKeepAnswersBeforeGlue(t *testing.T) {
 	}
 	if got := append(s.Answer(), a("x.z.", "10.0.0.9")); s.Extra()[0] == got[2] {
 		t.Error("appending to an answer wrote over the glue")
+	}
+}
+
+func TestOneOwnersSetsArePublishedAsGiven(t *testing.T) {
+	ix := newOwned("z.")
+	given := []Set{
+		{Name: "a.z.", Type: dns.TypeA, RRs: []dns.RR{a("a.z.", "10.0.0.1")}},
+		{Name: "a.z.", Type: dns.TypeSRV, RRs: []dns.RR{&dns.SRV{Hdr: dns.RR_Header{Name: "a.z.", Rrtype: dns.TypeSRV}, Target: "a.z."}}},
+		{Name: "b.z.", Type: dns.TypeA, RRs: []dns.RR{a("b.z.", "10.0.0.2")}},
+	}
+	ix.set("one", given)
+	if sets, _ := ix.Lookup("a.z."); len(sets) != 2 || &sets[0] != &given[0] {
+		t.Errorf("a.z. = %v, want the owner's two sets, not a copy", sets)
+	}
+}
+
+func TestSetsOfANameGivenApartAllAnswer(t *testing.T) {
+	ix := newOwned("z.")
+	ix.set("one", []Set{
+		{Name: "a.z.", Type: dns.TypeA, RRs: []dns.RR{a("a.z.", "10.0.0.1")}},
+		{Name: "b.z.", Type: dns.TypeA, RRs: []dns.RR{a("b.z.", "10.0.0.2")}},
+		{Name: "a.z.", Type: dns.TypeTXT, RRs: []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: "a.z.", Rrtype: dns.TypeTXT}, Txt: []string{"x"}}}},
+	})
+	sets, _ := ix.Lookup("a.z.")
+	if _, ok := Find(sets, dns.TypeA); !ok {
+		t.Error("a.z. lost its A set")
+	}
+	if _, ok := Find(sets, dns.TypeTXT); !ok {
+		t.Error("a.z. lost its TXT set")
+	}
+	ix.set("one", nil)
+	if exists(ix, "a.z.") {
+		t.Error("a.z. outlived its owner")
 	}
 }
