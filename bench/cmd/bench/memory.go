@@ -10,7 +10,8 @@ import (
 // memory is one server's footprint after its first sync.
 type memory struct {
 	RSS       uint64 // VmRSS, bytes
-	HeapInuse uint64 // after a forced GC
+	HeapInuse uint64 // after a forced GC: the spans holding live objects
+	HeapAlloc uint64 // the live objects themselves; HeapInuse minus this is fragmentation
 }
 
 // measureMemory forces a GC in the server through pprof and reads its heap and RSS.
@@ -21,9 +22,11 @@ func measureMemory(ctx context.Context, s *server) (memory, error) {
 		return m, err
 	}
 	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
-			if m.HeapInuse, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
-				return m, fmt.Errorf("heap profile of %s: %w", s.name, err)
+		for prefix, field := range map[string]*uint64{"# HeapInuse = ": &m.HeapInuse, "# HeapAlloc = ": &m.HeapAlloc} {
+			if v, ok := strings.CutPrefix(line, prefix); ok {
+				if *field, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
+					return m, fmt.Errorf("heap profile of %s: %w", s.name, err)
+				}
 			}
 		}
 	}

@@ -52,8 +52,9 @@ query file (%d queries, cycled) for every server:
 		fmt.Fprintf(b, "| %s | %d%% |\n", k.name, k.weight)
 	}
 	fmt.Fprintf(b, `
-Memory: VmRSS, and the Go heap in use after a GC forced through pprof; "cluster data" is that heap
-minus the whoami server's. Pods verified, after everything else: one Pod per endpoint (a dual-stack
+Memory: VmRSS, and the Go heap in use (HeapInuse: the spans that hold live objects) after a GC
+forced through pprof; "cluster data" is that heap minus the whoami server's. The live objects
+alone (HeapAlloc) are shown too: the difference is fragmentation. Pods verified, after everything else: one Pod per endpoint (a dual-stack
 endpoint's two addresses are one pod's), named as its targetRef, bound to the endpoints' node and
 set Running with the endpoint's addresses through the status subresource (no kubelet runs them);
 then clusterdns and kubernetes start again with `+"`pods verified`"+` (which watches every pod), must
@@ -107,6 +108,7 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	mem := r.Memory
 	row(b, "RSS after sync, MiB", mib(mem[ours].RSS), mib(mem[incumbent].RSS), mib(mem[whoami].RSS), ratio(mem[ours].RSS, mem[incumbent].RSS), "")
 	row(b, "Go heap in use after GC, MiB", mib(mem[ours].HeapInuse), mib(mem[incumbent].HeapInuse), mib(mem[whoami].HeapInuse), ratio(mem[ours].HeapInuse, mem[incumbent].HeapInuse), "")
+	row(b, "of which live objects (HeapAlloc), MiB", mib(mem[ours].HeapAlloc), mib(mem[incumbent].HeapAlloc), mib(mem[whoami].HeapAlloc), ratio(mem[ours].HeapAlloc, mem[incumbent].HeapAlloc), "")
 	oursData, incData := r.heapData(ours), r.heapData(incumbent)
 	row(b, "heap for the cluster's data (minus whoami), MiB", mib(oursData), mib(incData), "", ratio(oursData, incData), "")
 	row(b, "published sizing (endpoints + services)/1000 + 54, MB", "", fmt.Sprintf("%.0f", r.sizing()), "", "", "")
@@ -115,6 +117,7 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	pm := r.Pods.Memory
 	row(b, "RSS with pods verified, MiB", mib(pm[ours].RSS), mib(pm[incumbent].RSS), "", ratio(pm[ours].RSS, pm[incumbent].RSS), "")
 	row(b, "Go heap in use after GC with pods verified, MiB", mib(pm[ours].HeapInuse), mib(pm[incumbent].HeapInuse), "", ratio(pm[ours].HeapInuse, pm[incumbent].HeapInuse), "")
+	row(b, "of which live objects (HeapAlloc) with pods verified, MiB", mib(pm[ours].HeapAlloc), mib(pm[incumbent].HeapAlloc), "", ratio(pm[ours].HeapAlloc, pm[incumbent].HeapAlloc), "")
 	oursPods, incPods := r.podsHeapData(ours), r.podsHeapData(incumbent)
 	row(b, "heap for the cluster's data with pods verified (minus whoami), MiB", mib(oursPods), mib(incPods), "", ratio(oursPods, incPods), "")
 	row(b, "published sizing with pods verified (pods + services)/250 + 56, MB", "", fmt.Sprintf("%.0f", r.podsSizing()), "", "", "")
