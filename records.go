@@ -30,7 +30,7 @@ type builder struct {
 	insecurePods bool // pods insecure
 }
 
-// sets accumulates one owner's records, one set per (name, type), in the order first added. The
+// sets accumulates one owner's records, one set per (name, type). The
 // store reuses one for every build (reset by done), so that a build allocates little but what the
 // index keeps: garbage allocated between the objects kept would leave the heap fragmented.
 type sets struct {
@@ -211,7 +211,7 @@ func (b *builder) service(out *sets, svc *model.Service, slices []*model.Endpoin
 			}
 			srv += namedPorts(e.ports)
 		}
-		out.reserve(a*zones, aaaa*zones, srv*zones, len(ready))
+		out.reserve(a*zones, aaaa*zones, srv*zones, b.ptrs(len(ready)))
 		for zi, z := range b.zones {
 			b.headless(out, serviceName(svc, z), slices, ready, zi == 0)
 		}
@@ -222,13 +222,21 @@ func (b *builder) service(out *sets, svc *model.Service, slices []*model.Endpoin
 				v4++
 			}
 		}
-		out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones, len(svc.ClusterIPs))
+		out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones, b.ptrs(len(svc.ClusterIPs)))
 		for zi, z := range b.zones {
 			b.clusterIP(out, svc, serviceName(svc, z), slices, zi == 0)
 		}
 	}
 	setSRVWeights(out.list)
 	return out.done()
+}
+
+// ptrs is how many PTR records to reserve for n addresses: none without a reverse zone.
+func (b *builder) ptrs(n int) int {
+	if len(b.reverse) == 0 {
+		return 0
+	}
+	return n
 }
 
 func namedPorts(ports []model.Port) int {

@@ -260,14 +260,24 @@ func (s *store) deleteNamespace(name string) {
 func (s *store) Retain(kind kube.Kind, namespace string, listed []kube.ObjectKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keep := make(map[objKey]struct{}, len(listed))
+	defer s.changed()
+	if kind == kube.Pods {
+		names := map[string][]string{} // pods are known by their names' hashes, per namespace
+		for _, k := range listed {
+			names[k.Namespace] = append(names[k.Namespace], k.Name)
+		}
+		for ns, a := range s.podAddrs {
+			if namespace == "" || ns == namespace {
+				s.nPods -= a.retain(names[ns])
+			}
+		}
+		return
+	}
+	keep := make(map[objKey]bool, len(listed))
 	for _, k := range listed {
-		keep[objKey{k.Namespace, k.Name}] = struct{}{}
+		keep[objKey{k.Namespace, k.Name}] = true
 	}
-	stale := func(k objKey) bool {
-		_, kept := keep[k]
-		return !kept && (namespace == "" || k.namespace == namespace)
-	}
+	stale := func(k objKey) bool { return !keep[k] && (namespace == "" || k.namespace == namespace) }
 	switch kind {
 	case kube.Services:
 		for k, e := range s.services {
@@ -281,16 +291,6 @@ func (s *store) Retain(kind kube.Kind, namespace string, listed []kube.ObjectKey
 				s.removeSlice(sl)
 			}
 		}
-	case kube.Pods:
-		names := map[string][]string{}
-		for _, k := range listed {
-			names[k.Namespace] = append(names[k.Namespace], k.Name)
-		}
-		for ns, a := range s.podAddrs {
-			if namespace == "" || ns == namespace {
-				s.nPods -= a.retain(names[ns])
-			}
-		}
 	case kube.Namespaces:
 		for ns := range s.nsObjects {
 			if stale(objKey{"", ns}) {
@@ -298,7 +298,6 @@ func (s *store) Retain(kind kube.Kind, namespace string, listed []kube.ObjectKey
 			}
 		}
 	}
-	s.changed()
 }
 
 // Replace swaps the whole data set: every object is stored first, then each service is built once.
