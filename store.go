@@ -118,6 +118,13 @@ func (s *store) UpsertService(svc *model.Service) {
 	if !s.wanted(svc.Namespace) {
 		return
 	}
+	s.rebuildService(s.putService(svc))
+	s.syncNamespace(svc.Namespace)
+	s.changed()
+}
+
+// putService stores svc, counting it if it is new, and returns its key.
+func (s *store) putService(svc *model.Service) objKey {
 	key := objKey{svc.Namespace, svc.Name}
 	e := s.services[key]
 	if e.svc == nil {
@@ -126,9 +133,17 @@ func (s *store) UpsertService(svc *model.Service) {
 	}
 	e.svc = svc
 	s.services[key] = e
-	s.rebuildService(key)
-	s.syncNamespace(svc.Namespace)
-	s.changed()
+	return key
+}
+
+// putSlice stores sl with its service's slices and returns the service's key.
+func (s *store) putSlice(sl *model.EndpointSlice) objKey {
+	s.slices[objKey{sl.Namespace, sl.Name}] = sl
+	key := objKey{sl.Namespace, sl.Service}
+	e := s.services[key]
+	e.slices = withSlice(e.slices, sl)
+	s.services[key] = e
+	return key
 }
 
 func (s *store) DeleteService(namespace, name string) {
@@ -166,15 +181,11 @@ func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	if had && old.Service != sl.Service {
 		s.removeSlice(old)
 	}
-	s.slices[key] = sl
-	svcKey := objKey{sl.Namespace, sl.Service}
-	e := s.services[svcKey]
-	e.slices = withSlice(e.slices, sl)
-	s.services[svcKey] = e
+	svcKey := s.putSlice(sl)
 	s.rebuildService(svcKey)
 	s.changed()
-	if e.svc != nil && (!had || sl.LastChange.After(old.LastChange)) {
-		s.programmed(serviceKind(e.svc), sl.LastChange)
+	if svc := s.services[svcKey].svc; svc != nil && (!had || sl.LastChange.After(old.LastChange)) {
+		s.programmed(serviceKind(svc), sl.LastChange)
 	}
 }
 
@@ -313,27 +324,14 @@ func (s *store) Replace(snap *model.Snapshot) {
 		}
 	}
 	for _, svc := range snap.Services {
-		if !s.wanted(svc.Namespace) {
-			continue
+		if s.wanted(svc.Namespace) {
+			s.putService(svc)
 		}
-		key := objKey{svc.Namespace, svc.Name}
-		e := s.services[key]
-		if e.svc == nil {
-			s.nServices++
-			s.nsServices[svc.Namespace]++
-		}
-		e.svc = svc
-		s.services[key] = e
 	}
 	for _, sl := range snap.Slices {
-		if s.opts.noEndpoints || !s.wanted(sl.Namespace) {
-			continue
+		if !s.opts.noEndpoints && s.wanted(sl.Namespace) {
+			s.putSlice(sl)
 		}
-		s.slices[objKey{sl.Namespace, sl.Name}] = sl
-		key := objKey{sl.Namespace, sl.Service}
-		e := s.services[key]
-		e.slices = withSlice(e.slices, sl)
-		s.services[key] = e
 	}
 	for key, was := range old {
 		if e, kept := s.services[key]; kept {
