@@ -1,7 +1,8 @@
 // Package index maps lower-case DNS names to precomputed RRsets. Owners (a service, a namespace, a
 // zone apex) replace their whole contribution at once, handing back the one they gave before, so
-// the index keeps no table of owners; names shared by several owners (an address's PTR) merge. Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a
-// reader can tell NODATA from NXDOMAIN with one lookup. It knows nothing of Kubernetes.
+// the index keeps no table of owners; names shared by several owners (an address's PTR) merge.
+// Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a reader can
+// tell NODATA from NXDOMAIN with one lookup. It knows nothing of Kubernetes.
 package index
 
 import (
