@@ -68,7 +68,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	m.Extra = a.extra
 	if a.outcome != success {
 		// RFC 2308 section 3: negative answers carry the zone's SOA for negative caching.
-		m.Ns = c.soa(zone)
+		m.Ns = c.store.soa(zone)
 	}
 	if err := w.WriteMsg(m); err != nil {
 		return dns.RcodeServerFailure, err
@@ -147,15 +147,6 @@ func firstCNAME(rrs []dns.RR) (*dns.CNAME, bool) {
 		return cname, ok
 	}
 	return nil, false
-}
-
-// soa returns the SOA of a zone apex served here.
-func (c *ClusterDNS) soa(zone string) []dns.RR {
-	sets, _ := c.store.ix.Lookup(zone)
-	if s, ok := index.Find(sets, dns.TypeSOA); ok {
-		return s.Answer()
-	}
-	return nil
 }
 
 // match returns the longest served zone that name is in, or "".
