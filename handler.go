@@ -152,7 +152,7 @@ func firstCNAME(rrs []dns.RR) (*dns.CNAME, bool) {
 // match returns the longest served zone that name is in, or "".
 func (c *ClusterDNS) match(name string) string {
 	for _, z := range c.zones {
-		if inZone(name, z) {
+		if index.InZone(name, z) {
 			return z
 		}
 	}
@@ -162,16 +162,11 @@ func (c *ClusterDNS) match(name string) string {
 // fallsThrough is fall.F's Through without its allocations: a search-path miss asks it.
 func (c *ClusterDNS) fallsThrough(name string) bool {
 	for _, z := range c.fall.Zones {
-		if inZone(name, z) {
+		if index.InZone(name, z) {
 			return true
 		}
 	}
 	return false
-}
-
-// inZone reports whether name is zone or below it; both lower case and fully qualified.
-func inZone(name, zone string) bool {
-	return zone == "." || name == zone || (strings.HasSuffix(name, zone) && name[len(name)-len(zone)-1] == '.')
 }
 
 // lowerName lower-cases a name, without allocating when it already is.

@@ -37,11 +37,11 @@ type sets struct {
 	list []building
 	at   map[setKey]int
 	slab
-	glue  []dns.RR            // addrs' result, until the next call
-	ready []readyEndpoint     // readyEndpoints' result, until the next call
-	seen  map[netip.Addr]bool // readyEndpoints' scratch
-	names []string            // headless' scratch
-	ports map[model.Port]string
+	glue  []dns.RR              // addrs' result, until the next call
+	ready []readyEndpoint       // readyEndpoints' result, until the next call
+	seen  map[netip.Addr]bool   // readyEndpoints' scratch
+	names []string              // headless' scratch
+	ports map[model.Port]string // headless' scratch
 }
 
 // slab hands out one owner's records from arrays reserved for the whole build, instead of one

@@ -223,15 +223,16 @@ func (ix *Index) publish(name string, contribs [][]Set) {
 		}
 	}
 	switch len(contribs) {
-	case 0, 1:
+	case 0:
 		n.sets, n.merged = nil, false
-		if len(contribs) == 1 {
-			n.sets = contribs[0]
-		}
-		delete(ix.merged, name)
+	case 1:
+		n.sets, n.merged = contribs[0], false
 	default:
 		n.sets, n.merged = merge(contribs), true
 		ix.merged[name] = contribs
+	}
+	if !n.merged {
+		delete(ix.merged, name)
 	}
 	if exists || len(contribs) > 0 {
 		ix.settle(name, n)
@@ -275,16 +276,17 @@ func (ix *Index) parent(name string) (string, bool) {
 	}
 	parent := name[i+1:]
 	for _, z := range ix.zones {
-		if within(parent, z) {
+		if InZone(parent, z) {
 			return parent, true
 		}
 	}
 	return "", false
 }
 
-// within reports whether name is zone or below it, both lower case and fully qualified, without
-// dns.IsSubDomain's allocations: every name a build adds is walked up to its zone.
-func within(name, zone string) bool {
+// InZone reports whether name is zone or below it, both lower case and fully qualified, without
+// dns.IsSubDomain's allocations: every query asks it, and every name a build adds is walked up to
+// its zone.
+func InZone(name, zone string) bool {
 	return zone == "." || name == zone ||
 		(strings.HasSuffix(name, zone) && name[len(name)-len(zone)-1] == '.')
 }

@@ -21,10 +21,14 @@ func measureMemory(ctx context.Context, s *server) (memory, error) {
 	if err != nil {
 		return m, err
 	}
+	fields := []struct {
+		prefix string
+		value  *uint64
+	}{{"# HeapInuse = ", &m.HeapInuse}, {"# HeapAlloc = ", &m.HeapAlloc}}
 	for line := range strings.Lines(string(body)) {
-		for prefix, field := range map[string]*uint64{"# HeapInuse = ": &m.HeapInuse, "# HeapAlloc = ": &m.HeapAlloc} {
-			if v, ok := strings.CutPrefix(line, prefix); ok {
-				if *field, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
+		for _, f := range fields {
+			if v, ok := strings.CutPrefix(line, f.prefix); ok {
+				if *f.value, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
 					return m, fmt.Errorf("heap profile of %s: %w", s.name, err)
 				}
 			}
