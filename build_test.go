@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -63,5 +64,34 @@ func TestABuildKeepsNothingOfThePrevious(t *testing.T) {
 	}
 	if addrs != 3 {
 		t.Errorf("web has %d A records after the next build, want its 3 endpoints", addrs)
+	}
+}
+
+// A headless service in two zones: each zone's SRV records are owned by and point to names of that
+// zone (the build's per-zone scratch must not carry the first zone's names into the second).
+func TestHeadlessNamesStayInTheirZone(t *testing.T) {
+	b := &builder{zones: []string{"cluster.local.", "example.org."}, ttl: 5}
+	web := &model.Service{Namespace: "ns", Name: "web", Headless: true}
+	slices := []*model.EndpointSlice{{Namespace: "ns", Name: "web-1", Service: "web", Endpoints: endpoints("10.244.0.%d", 2),
+		Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}}
+	srvs := 0
+	for _, s := range b.service(&sets{}, web, slices, false) {
+		if s.Type != dns.TypeSRV {
+			continue
+		}
+		for _, rr := range s.Answer() {
+			srv := rr.(*dns.SRV)
+			zone := "cluster.local."
+			if strings.HasSuffix(s.Name, "example.org.") {
+				zone = "example.org."
+			}
+			if !strings.HasSuffix(srv.Hdr.Name, zone) || !strings.HasSuffix(srv.Target, ".web.ns.svc."+zone) {
+				t.Errorf("SRV at %s: owner %s, target %s; want both in %s", s.Name, srv.Hdr.Name, srv.Target, zone)
+			}
+			srvs++
+		}
+	}
+	if srvs != 4 {
+		t.Errorf("%d SRV records, want 2 endpoints x 1 port in each of 2 zones", srvs)
 	}
 }
