@@ -23,7 +23,7 @@ func headless10() string {
 
 // BenchmarkServeDNS measures the whole ServeDNS per query kind, with -benchmem for allocations.
 func BenchmarkServeDNS(b *testing.B) {
-	k := newPlugin(b, "fallthrough in-addr.arpa ip6.arpa", exampleCluster, headless10()) // as deployed
+	cd := newPlugin(b, "fallthrough in-addr.arpa ip6.arpa", exampleCluster, headless10()) // as deployed
 	for _, bc := range []struct {
 		name  string
 		qname string
@@ -43,7 +43,7 @@ func BenchmarkServeDNS(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := k.ServeDNS(ctx, w, m); err != nil {
+				if _, err := cd.ServeDNS(ctx, w, m); err != nil {
 					b.Fatal(err)
 				}
 			}

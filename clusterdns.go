@@ -1,14 +1,21 @@
-// Package clusterdns is a CoreDNS plugin that serves Kubernetes service discovery (the Kubernetes
-// DNS specification, schema 1.1.0) from answers precomputed per name.
 package clusterdns
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/source/kube"
+	"github.com/clusterdns/clusterdns/internal/source/manifests"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	"github.com/coredns/coredns/plugin/pkg/upstream"
+	"github.com/miekg/dns"
 )
 
 // podMode is the "pods" option: how "<dashed-ip>.<ns>.pod.<zone>" names are answered.
@@ -30,23 +37,104 @@ type ClusterDNS struct {
 	upstream *upstream.Upstream
 	store    *store
 
-	// source feeds the store; started in OnStartup and stopped in OnShutdown.
-	source source
-	stop   context.CancelFunc
+	// src feeds the store; started in OnStartup and stopped in OnShutdown.
+	src  dataSource
+	stop context.CancelFunc
 	// synced is set once the source has delivered a complete data set: until then a name the index
 	// does not know is SERVFAIL, never NXDOMAIN (a false NXDOMAIN is cached by clients).
 	synced atomic.Bool
 }
 
-// source is where the data comes from: manifest files or the Kubernetes API.
-type source interface {
+// dataSource is where the data comes from: manifest files or the Kubernetes API.
+type dataSource interface {
 	// Start delivers the first complete data set to the store (bounded by ctx), then keeps it up to
 	// date until ctx is done. It returns an error only if the first data set cannot be had.
 	Start(ctx context.Context, s *store, synced func()) error
 }
 
+// newClusterDNS builds the plugin from a validated stanza. nsAddrs are the addresses of
+// ns.dns.<zone>.
+func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
+	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure}
+	for _, z := range cfg.zones {
+		z = strings.ToLower(z)
+		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
+			b.reverse = append(b.reverse, z)
+		} else {
+			b.zones = append(b.zones, z)
+		}
+	}
+	if len(b.zones) == 0 {
+		return nil, fmt.Errorf("no forward zone: at least one (such as cluster.local) names the records")
+	}
+	cd := &ClusterDNS{
+		zones:    b.allZones(),
+		fall:     cfg.fall,
+		pods:     cfg.pods,
+		upstream: upstream.New(),
+	}
+	// Longest first, so that a name matches the most specific zone it is in.
+	sort.SliceStable(cd.zones, func(i, j int) bool { return len(cd.zones[i]) > len(cd.zones[j]) })
+	cd.store = newStore(b, storeOptions{
+		namespacesByObject: cfg.filter.ByNamespaceObject(),
+		noEndpoints:        cfg.noEndpoints,
+		ignoreEmpty:        cfg.ignoreEmpty,
+		podsVerify:         cfg.pods == podsVerified,
+	}, nsAddrs)
+	cd.store.programmed = func(kind string, since time.Time) {
+		// Changes met during the first sync are old news, not programming latency.
+		if cd.synced.Load() {
+			observeProgramming(kind, since)
+		}
+	}
+	cd.store.counted = countObjects
+	if len(cfg.manifests) > 0 {
+		cd.src = &manifestSource{files: manifests.New(cfg.manifests, cfg.filter, cfg.podNames)}
+		return cd, nil
+	}
+	client := cfg.client
+	client.UserAgent = userAgent()
+	cd.src = &kubeSource{
+		client:         client,
+		startupTimeout: cfg.startupTimeout,
+		connect:        kube.NewClient,
+		watch: kube.WatchConfig{
+			Filter:    cfg.filter,
+			PodNames:  cfg.podNames,
+			Endpoints: !cfg.noEndpoints,
+			Pods:      cfg.pods == podsVerified,
+		},
+	}
+	return cd, nil
+}
+
 // Name implements plugin.Handler.
-func (c *ClusterDNS) Name() string { return pluginName }
+func (cd *ClusterDNS) Name() string { return pluginName }
 
 // Ready implements the ready plugin's Readiness: ready once the first complete data set is in.
-func (c *ClusterDNS) Ready() bool { return c.synced.Load() }
+func (cd *ClusterDNS) Ready() bool { return cd.synced.Load() }
+
+// start runs the source (OnStartup): setup starts nothing, so that a reload of the Corefile leaves
+// no watch behind.
+func (cd *ClusterDNS) start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cd.stop = cancel
+	synced.Set(0)
+	markSynced := func() {
+		cd.synced.Store(true)
+		synced.Set(1)
+	}
+	if err := cd.src.Start(ctx, cd.store, markSynced); err != nil {
+		cancel()
+		return plugin.Error(pluginName, err)
+	}
+	return nil
+}
+
+// shutdown stops the source (OnShutdown).
+func (cd *ClusterDNS) shutdown() error {
+	if cd.stop != nil {
+		cd.stop()
+	}
+	return nil
+}

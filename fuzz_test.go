@@ -21,13 +21,13 @@ func FuzzServeDNS(f *testing.F) {
 	} {
 		f.Add(seed, dns.TypeA)
 	}
-	k := newPlugin(f, "pods insecure\nfallthrough in-addr.arpa", exampleCluster)
-	k.Next = test.NextHandler(dns.RcodeRefused, nil)
+	cd := newPlugin(f, "pods insecure\nfallthrough in-addr.arpa", exampleCluster)
+	cd.Next = test.NextHandler(dns.RcodeRefused, nil)
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
 		m := new(dns.Msg)
 		m.Question = []dns.Question{{Name: name, Qtype: qtype, Qclass: dns.ClassINET}}
-		rcode, err := k.ServeDNS(context.Background(), rec, m)
+		rcode, err := cd.ServeDNS(context.Background(), rec, m)
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)
 		}

@@ -31,31 +31,31 @@ type answer struct {
 
 // ServeDNS implements plugin.Handler. The hit path is a zone match, one index lookup and a write:
 // the records are prepared when the data changes and shared by every query.
-func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) != 1 {
-		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
 	q := r.Question[0]
 	name := lowerName(q.Name)
-	zone := c.match(name)
+	zone := cd.match(name)
 	if zone == "" || (q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY) {
-		return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
 
-	a := c.lookup(name, q.Qtype)
+	a := cd.lookup(name, q.Qtype)
 	rcode := dns.RcodeSuccess
 	switch a.outcome {
 	case nameError:
-		if !c.synced.Load() {
+		if !cd.synced.Load() {
 			return dns.RcodeServerFailure, nil
 		}
-		if c.fallsThrough(name) {
-			return plugin.NextOrFailure(c.Name(), c.Next, ctx, w, r)
+		if cd.fallsThrough(name) {
+			return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 		}
 		rcode = dns.RcodeNameError
 	case success:
 		if cname, ok := a.rrs[0].(*dns.CNAME); ok && q.Qtype != dns.TypeCNAME {
-			a, rcode = c.chase(ctx, request.Request{W: w, Req: r}, cname, q.Qtype)
+			a, rcode = cd.chase(ctx, request.Request{W: w, Req: r}, cname, q.Qtype)
 		}
 	}
 
@@ -68,7 +68,7 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	m.Extra = a.extra
 	if a.outcome != success {
 		// RFC 2308 section 3: negative answers carry the zone's SOA for negative caching.
-		m.Ns = c.store.soa(zone)
+		m.Ns = cd.store.soa(zone)
 	}
 	if err := w.WriteMsg(m); err != nil {
 		return dns.RcodeServerFailure, err
@@ -77,10 +77,10 @@ func (c *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 }
 
 // lookup finds name (lower case, inside zone) in the index; CNAMEs are returned, not followed.
-func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
-	sets, ok := c.store.ix.Lookup(name)
+func (cd *ClusterDNS) lookup(name string, qtype uint16) answer {
+	sets, ok := cd.store.ix.Lookup(name)
 	if !ok {
-		sets, ok = c.store.ix.Synthesize(name)
+		sets, ok = cd.store.ix.Synthesize(name)
 	}
 	if !ok {
 		return answer{outcome: nameError}
@@ -110,12 +110,12 @@ func (c *ClusterDNS) lookup(name string, qtype uint16) answer {
 // targets from the index, others through the rest of the plugin chain. The CNAME stays even when
 // the target has no data or cannot be resolved; the rcode is the target's (RFC 6604), and an
 // in-zone target without data makes the answer negative, with the SOA (RFC 2308 2.1, 2.2).
-func (c *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dns.CNAME, qtype uint16) (answer, int) {
+func (cd *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dns.CNAME, qtype uint16) (answer, int) {
 	out := answer{rrs: []dns.RR{cname}}
 	for range maxChase {
 		target := cname.Target
-		if c.match(target) != "" {
-			next := c.lookup(target, qtype)
+		if cd.match(target) != "" {
+			next := cd.lookup(target, qtype)
 			out.rrs = append(out.rrs, next.rrs...)
 			out.extra = append(out.extra, next.extra...)
 			out.outcome = next.outcome
@@ -128,7 +128,7 @@ func (c *ClusterDNS) chase(ctx context.Context, state request.Request, cname *dn
 			}
 			continue
 		}
-		resp, err := c.upstream.Lookup(ctx, state, target, qtype)
+		resp, err := cd.upstream.Lookup(ctx, state, target, qtype)
 		if err != nil || resp == nil {
 			return out, dns.RcodeSuccess
 		}
@@ -150,8 +150,8 @@ func firstCNAME(rrs []dns.RR) (*dns.CNAME, bool) {
 }
 
 // match returns the longest served zone that name is in, or "".
-func (c *ClusterDNS) match(name string) string {
-	for _, z := range c.zones {
+func (cd *ClusterDNS) match(name string) string {
+	for _, z := range cd.zones {
 		if index.InZone(name, z) {
 			return z
 		}
@@ -160,8 +160,8 @@ func (c *ClusterDNS) match(name string) string {
 }
 
 // fallsThrough is fall.F's Through without its allocations: a search-path miss asks it.
-func (c *ClusterDNS) fallsThrough(name string) bool {
-	for _, z := range c.fall.Zones {
+func (cd *ClusterDNS) fallsThrough(name string) bool {
+	for _, z := range cd.fall.Zones {
 		if index.InZone(name, z) {
 			return true
 		}

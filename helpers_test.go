@@ -25,15 +25,15 @@ var testNSAddr = netip.MustParseAddr("10.96.0.10")
 // and ip6.arpa, serving the given manifest files (inline YAML is written to a temporary file).
 func newPlugin(t testing.TB, body string, manifests ...string) *ClusterDNS {
 	t.Helper()
-	k, err := newPluginErr(t, body, manifests...)
+	cd, err := newPluginErr(t, body, manifests...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.start(); err != nil {
+	if err := cd.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = k.shutdown() })
-	return k
+	t.Cleanup(func() { _ = cd.shutdown() })
+	return cd
 }
 
 func newPluginErr(t testing.TB, body string, manifests ...string) (*ClusterDNS, error) {
@@ -61,15 +61,18 @@ func newPluginErr(t testing.TB, body string, manifests ...string) (*ClusterDNS, 
 	if err != nil {
 		return nil, err
 	}
-	return cfg.plugin([]netip.Addr{testNSAddr})
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newClusterDNS(cfg, []netip.Addr{testNSAddr})
 }
 
 // runCases sends every case through ServeDNS and checks the whole response.
-func runCases(t *testing.T, k *ClusterDNS, cases []test.Case) {
+func runCases(t *testing.T, cd *ClusterDNS, cases []test.Case) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
-			resp := serve(t, k, tc.Msg())
+			resp := serve(t, cd, tc.Msg())
 			if err := test.SortAndCheck(resp, tc); err != nil {
 				t.Error(err)
 			}
@@ -78,10 +81,10 @@ func runCases(t *testing.T, k *ClusterDNS, cases []test.Case) {
 }
 
 // serve sends one query through ServeDNS and returns what it wrote.
-func serve(t testing.TB, k *ClusterDNS, m *dns.Msg) *dns.Msg {
+func serve(t testing.TB, cd *ClusterDNS, m *dns.Msg) *dns.Msg {
 	t.Helper()
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
-	if _, err := k.ServeDNS(context.Background(), rec, m); err != nil {
+	if _, err := cd.ServeDNS(context.Background(), rec, m); err != nil {
 		t.Fatalf("ServeDNS: %v", err)
 	}
 	if rec.Msg == nil {

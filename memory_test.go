@@ -18,13 +18,13 @@ const heapServices, heapPerService = 1000, 10
 func BenchmarkHeapPerEndpoint(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
-		k := newPlugin(b, "", emptyCluster)
+		cd := newPlugin(b, "", emptyCluster)
 		before := liveHeap()
 		b.StartTimer()
-		fillHeapFixture(k)
+		fillHeapFixture(cd)
 		b.StopTimer()
 		b.ReportMetric(float64(liveHeap()-before)/(heapServices*heapPerService), "heapB/endpoint")
-		runtime.KeepAlive(k)
+		runtime.KeepAlive(cd)
 	}
 }
 
@@ -36,10 +36,10 @@ func liveHeap() uint64 {
 }
 
 // fillHeapFixture loads the heap fixture through the store.
-func fillHeapFixture(k *ClusterDNS) {
+func fillHeapFixture(cd *ClusterDNS) {
 	for i := range heapServices {
 		ns, name := fmt.Sprintf("ns-%d", i%50), fmt.Sprintf("svc-%d", i)
-		k.store.UpsertService(&model.Service{
+		cd.store.UpsertService(&model.Service{
 			Namespace: ns, Name: name, Headless: i%10 == 0, HasSelector: true,
 			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
 			Ports:      []model.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Name: "metrics", Protocol: "tcp", Port: 9090}},
@@ -51,7 +51,7 @@ func fillHeapFixture(k *ClusterDNS) {
 				eps[j].Name = fmt.Sprintf("%s-%d", name, j) // StatefulSet hostnames
 			}
 		}
-		k.store.UpsertEndpointSlice(&model.EndpointSlice{
+		cd.store.UpsertEndpointSlice(&model.EndpointSlice{
 			Namespace: ns, Name: name + "-1", Service: name, Endpoints: model.NewEndpoints(eps),
 			Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}, {Name: "metrics", Protocol: "tcp", Port: 9090}},
 		})

@@ -74,15 +74,15 @@ func TestIgnoreEmptyService(t *testing.T) {
 }
 
 // handedOn reports whether a query went to the next plugin rather than being answered.
-func handedOn(t *testing.T, k *ClusterDNS, name string, qtype uint16) bool {
+func handedOn(t *testing.T, cd *ClusterDNS, name string, qtype uint16) bool {
 	t.Helper()
 	called := false
-	k.Next = test.HandlerFunc(func(context.Context, dns.ResponseWriter, *dns.Msg) (int, error) {
+	cd.Next = test.HandlerFunc(func(context.Context, dns.ResponseWriter, *dns.Msg) (int, error) {
 		called = true
 		return dns.RcodeSuccess, nil
 	})
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
-	if _, err := k.ServeDNS(context.Background(), rec, new(dns.Msg).SetQuestion(name, qtype)); err != nil {
+	if _, err := cd.ServeDNS(context.Background(), rec, new(dns.Msg).SetQuestion(name, qtype)); err != nil {
 		t.Fatal(err)
 	}
 	if called == (rec.Msg != nil) {

@@ -30,161 +30,10 @@ type builder struct {
 	insecurePods bool // pods insecure
 }
 
-// sets accumulates one owner's records, one set per (name, type). The
-// store reuses one for every build (reset by done), so that a build allocates little but what the
-// index keeps: garbage allocated between the objects kept would leave the heap fragmented.
-type sets struct {
-	list []building
-	at   map[setKey]int
-	slab
-	glue  []dns.RR              // addrs' result, until the next call
-	ready []readyEndpoint       // readyEndpoints' result, until the next call
-	seen  map[netip.Addr]bool   // readyEndpoints' scratch
-	names []string              // headless' scratch
-	ports map[model.Port]string // headless' scratch
-}
-
-// slab hands out one owner's records from arrays reserved for the whole build, instead of one
-// allocation per record: a large cluster holds hundreds of thousands of records, and fewer, larger
-// objects cost less memory and less garbage-collector work. Without a reservation each record
-// is allocated on its own.
-type slab struct {
-	a    []dns.A
-	aaaa []dns.AAAA
-	srv  []dns.SRV
-	ptr  []dns.PTR
-	ip   []byte
-}
-
-func (s *slab) reserve(a, aaaa, srv, ptr int) {
-	s.a, s.aaaa = make([]dns.A, 0, a), make([]dns.AAAA, 0, aaaa)
-	s.srv, s.ptr = make([]dns.SRV, 0, srv), make([]dns.PTR, 0, ptr)
-	s.ip = make([]byte, 0, 4*a+16*aaaa)
-}
-
-// take returns the next free element of list, in a new array of its own when list is full: the
-// elements already handed out stay where they are.
-func take[T any](list *[]T) *T {
-	if len(*list) == cap(*list) {
-		*list = make([]T, 0, 1)
-	}
-	*list = (*list)[:len(*list)+1]
-	return &(*list)[len(*list)-1]
-}
-
-// bytes returns a copy of b from the slab's address bytes.
-func (s *slab) bytes(b []byte) []byte {
-	if cap(s.ip)-len(s.ip) < len(b) {
-		s.ip = make([]byte, 0, len(b))
-	}
-	start := len(s.ip)
-	s.ip = append(s.ip, b...)
-	return s.ip[start:len(s.ip):len(s.ip)]
-}
-
-// building is a set while its owner's records are being built: answer and glue apart.
-type building struct {
-	name  string
-	t     uint16
-	rrs   []dns.RR
-	extra []dns.RR
-	lazy  func(name, label string) ([]index.Set, bool)
-}
-
-type setKey struct {
-	name string
-	t    uint16
-}
-
-// add appends rr to the set (name, t) and returns that set; the pointer is good until the next add.
-func (s *sets) add(name string, t uint16, rr dns.RR) *building {
-	k := setKey{name, t}
-	i, ok := s.at[k]
-	if !ok {
-		if s.at == nil {
-			s.at = map[setKey]int{}
-		}
-		i = len(s.list)
-		s.at[k] = i
-		s.grow(name, t)
-	}
-	if rr != nil {
-		s.list[i].rrs = append(s.list[i].rrs, rr)
-	}
-	return &s.list[i]
-}
-
-// grow appends a building, reusing the arrays of the one a previous build left in that place.
-func (s *sets) grow(name string, t uint16) {
-	if len(s.list) < cap(s.list) {
-		s.list = s.list[:len(s.list)+1]
-		b := &s.list[len(s.list)-1]
-		*b = building{name: name, t: t, rrs: b.rrs[:0], extra: b.extra[:0]}
-		return
-	}
-	s.list = append(s.list, building{name: name, t: t})
-}
-
-// done returns the index sets, by name so that the index can publish a name's sets as they are,
-// their records in one array of exactly their size (they are kept for as long as the owner does
-// not change), and resets s for the next build.
-func (s *sets) done() []index.Set {
-	defer s.reset()
-	if len(s.list) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(s.list, func(a, b building) int { return strings.Compare(a.name, b.name) })
-	n := 0
-	for _, b := range s.list {
-		n += len(b.rrs) + len(b.extra)
-	}
-	all := make([]dns.RR, 0, n)
-	out := make([]index.Set, len(s.list))
-	for i, b := range s.list {
-		start := len(all)
-		all = append(append(all, b.rrs...), b.extra...)
-		out[i] = index.Set{
-			Name: b.name, Type: b.t, RRs: all[start:len(all):len(all)],
-			Glue: uint32(len(b.extra)), Lazy: b.lazy,
-		}
-	}
-	return out
-}
-
-// reset forgets the build, keeping the scratch arrays but nothing they pointed to.
-func (s *sets) reset() {
-	for i := range s.list {
-		b := &s.list[i]
-		clear(b.rrs)
-		clear(b.extra)
-		*b = building{rrs: b.rrs[:0], extra: b.extra[:0]}
-	}
-	s.list = s.list[:0]
-	clear(s.at)
-	s.slab = slab{}
-	clear(s.glue)
-	s.glue = s.glue[:0]
-	clear(s.ready)
-	s.ready = s.ready[:0]
-}
-
-// addrs returns the A and AAAA records already added at name, for glue, in an array that the next
-// call reuses.
-func (s *sets) addrs(name string) []dns.RR {
-	clear(s.glue)
-	s.glue = s.glue[:0]
-	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		if i, ok := s.at[setKey{name, t}]; ok {
-			s.glue = append(s.glue, s.list[i].rrs...)
-		}
-	}
-	return s.glue
-}
-
 // service builds every name of one service in every zone: spec 2.4 (ClusterIP), 2.5 (headless),
 // 2.6 (ExternalName), in out, which done leaves ready for the next build. slices are the
 // service's EndpointSlices, nil with noendpoints.
-func (b *builder) service(out *sets, svc *model.Service, slices []*model.EndpointSlice, ignoreEmpty bool) []index.Set {
+func (b *builder) service(out *setBuilder, svc *model.Service, slices []*model.EndpointSlice, ignoreEmpty bool) []index.Set {
 	if svc.ExternalName != "" {
 		target := dns.Fqdn(strings.ToLower(svc.ExternalName))
 		if _, ok := dns.IsDomainName(target); !ok {
@@ -251,7 +100,7 @@ func namedPorts(ports []model.Port) int {
 
 // clusterIP adds the virtual IP, an SRV per named port under _port._proto, the PTR of the
 // ClusterIP, and on demand the SRV at the service name and the names of the ready endpoints.
-func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices []*model.EndpointSlice, withPTR bool) {
+func (b *builder) clusterIP(out *setBuilder, svc *model.Service, base string, slices []*model.EndpointSlice, withPTR bool) {
 	for _, ip := range svc.ClusterIPs {
 		out.add(base, addrType(ip), b.addr(&out.slab, base, ip))
 		if withPTR {
@@ -273,7 +122,7 @@ func (b *builder) clusterIP(out *sets, svc *model.Service, base string, slices [
 // service and per endpoint. svc and slices are never modified once stored.
 func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice) func(name, label string) ([]index.Set, bool) {
 	return func(name, label string) ([]index.Set, bool) {
-		var out sets
+		var out setBuilder
 		if label == "" {
 			var glue []dns.RR
 			for _, ip := range svc.ClusterIPs {
@@ -310,7 +159,7 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 		if label != "" {
 			return nil, false
 		}
-		var out sets
+		var out setBuilder
 		for _, e := range out.readyEndpoints(list) {
 			target := e.label + "." + name
 			glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
@@ -326,7 +175,7 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 // headless adds one address record per ready endpoint at the service name and at the endpoint's
 // own name, an SRV per endpoint and named port under _port._proto, one PTR per endpoint address,
 // and on demand the N x M SRV at the service name.
-func (b *builder) headless(out *sets, base string, slices []*model.EndpointSlice, ready []readyEndpoint, withPTR bool) {
+func (b *builder) headless(out *setBuilder, base string, slices []*model.EndpointSlice, ready []readyEndpoint, withPTR bool) {
 	out.add(base, dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
 	out.names = out.names[:0] // built once: the records, SRV targets and PTRs share them
 	for _, e := range ready {
@@ -361,7 +210,7 @@ func (b *builder) headless(out *sets, base string, slices []*model.EndpointSlice
 }
 
 // srv adds an SRV at owner for port p targeting target, once per target.
-func (b *builder) srv(out *sets, owner string, p model.Port, target string, glue []dns.RR) {
+func (b *builder) srv(out *setBuilder, owner string, p model.Port, target string, glue []dns.RR) {
 	s := out.add(owner, dns.TypeSRV, nil)
 	newTarget := true
 	for _, rr := range s.rrs {
@@ -380,7 +229,7 @@ func (b *builder) srv(out *sets, owner string, p model.Port, target string, glue
 }
 
 // ptr adds ip's PTR record when ip falls in a reverse zone this plugin serves.
-func (b *builder) ptr(out *sets, ip netip.Addr, target string) {
+func (b *builder) ptr(out *setBuilder, ip netip.Addr, target string) {
 	rev := reverseName(ip)
 	if !b.servesReverse(rev) {
 		return
@@ -409,7 +258,7 @@ func (b *builder) servesReverse(name string) bool {
 // of an existing namespace are NODATA, whatever the pods mode). Pod names below answer any address
 // ("pods insecure") or the addresses of the namespace's pods (verified, non-nil).
 func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
-	var out sets
+	var out setBuilder
 	for _, z := range b.zones {
 		out.add(name+".svc."+z, index.Marker, nil)
 		pods := out.add(name+".pod."+z, index.Marker, nil)
@@ -447,22 +296,10 @@ func (b *builder) insecurePod(name, label string) ([]index.Set, bool) {
 	return []index.Set{{Name: name, Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
 }
 
-// parseDashed reads a dashed address label: 10-244-1-7 or 2001-db8--1. Leading zeros, zones and
-// IPv4-mapped forms are rejected so that one address has one name.
-func parseDashed(label string) (netip.Addr, bool) {
-	if strings.Count(label, "-") == 3 {
-		if ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ".")); err == nil {
-			return ip, true
-		}
-	}
-	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", ":"))
-	return ip, err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == ""
-}
-
 // apex builds a zone's SOA and NS (with glue for ns.dns.<zone>), and for forward zones the
 // dns-version TXT (spec 2.3) and the svc and pod empty non-terminals.
 func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index.Set {
-	var out sets
+	var out setBuilder
 	nsName, mbox := "ns.dns."+b.zones[0], "hostmaster."+b.zones[0]
 	if !b.isReverse(zone) {
 		nsName, mbox = "ns.dns."+zone, "hostmaster."+zone
@@ -543,15 +380,6 @@ func setSRVWeights(list []building) {
 	}
 }
 
-func serviceName(svc *model.Service, zone string) string {
-	return svc.Name + "." + svc.Namespace + ".svc." + zone
-}
-
-// portName is "_<port>._<proto>.<base>" (spec 2.4.2).
-func portName(p model.Port, base string) string {
-	return "_" + p.Name + "._" + p.Protocol + "." + base
-}
-
 // readyEndpoint is one ready address with its DNS label and the named ports of its slice.
 type readyEndpoint struct {
 	addr  netip.Addr
@@ -571,7 +399,7 @@ func hasEndpoints(slices []*model.EndpointSlice) bool {
 
 // readyEndpoints flattens the ready addresses of a service's slices, once per address (during a
 // rollout the same address can briefly sit in two slices), into an array the next call reuses.
-func (s *sets) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
+func (s *setBuilder) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
 	if s.seen == nil {
 		s.seen = map[netip.Addr]bool{}
 	}
@@ -592,29 +420,4 @@ func (s *sets) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
 		}
 	}
 	return s.ready
-}
-
-// endpointName is the endpoint's own name (hostname, or pod name with endpoint_pod_names) when it
-// is one DNS label, else "": the endpoint is then named by its dashed address (spec 2.5.1 lets the
-// system pick a unique label).
-func endpointName(e model.Endpoint) string {
-	if len(e.Name) <= 63 && !strings.Contains(e.Name, ".") {
-		return e.Name
-	}
-	return ""
-}
-
-// dashed writes an address as one DNS label: 10.244.1.7 -> 10-244-1-7, 2001:db8::1 -> 2001-db8--1.
-func dashed(ip netip.Addr) string {
-	sep := byte('.')
-	if ip.Is6() {
-		sep = ':'
-	}
-	return strings.ReplaceAll(ip.String(), string(sep), "-")
-}
-
-// reverseName is the in-addr.arpa or fully expanded ip6.arpa name of ip (RFC 1035 3.5, RFC 3596 2.5).
-func reverseName(ip netip.Addr) string {
-	name, _ := dns.ReverseAddr(ip.String())
-	return name
 }

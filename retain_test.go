@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clusterdns/clusterdns/internal/kube"
 	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
 )
 
 // A re-list hands the store what it listed: the store must delete exactly the objects of that kind
@@ -15,22 +15,22 @@ import (
 func TestRetainDeletesWhatARelistNoLongerHas(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
-		kind      kube.Kind
+		kind      source.Kind
 		namespace string
-		listed    []kube.ObjectKey
+		listed    []source.ObjectKey
 		want      string
 	}{
-		{"services of every namespace", kube.Services, "", []kube.ObjectKey{{Namespace: "a", Name: "web"}}, "svc a/web, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns a, ns b"},
-		{"services of one namespace", kube.Services, "a", nil, "svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns a, ns b"},
-		{"slices", kube.EndpointSlices, "b", nil, "svc a/web, svc b/db, slice a/web-1, pod a/web-0, pod b/db-0, ns a, ns b"},
-		{"pods of every namespace", kube.Pods, "", []kube.ObjectKey{{Namespace: "b", Name: "db-0"}}, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod b/db-0, ns a, ns b"},
-		{"pods of one namespace", kube.Pods, "b", nil, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, ns a, ns b"},
-		{"namespaces", kube.Namespaces, "", []kube.ObjectKey{{Name: "b"}}, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns b"},
-		{"nothing stale", kube.Pods, "", []kube.ObjectKey{{Namespace: "a", Name: "web-0"}, {Namespace: "b", Name: "db-0"}}, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns a, ns b"},
+		{"services of every namespace", source.Services, "", []source.ObjectKey{{Namespace: "a", Name: "web"}}, "svc a/web, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns a, ns b"},
+		{"services of one namespace", source.Services, "a", nil, "svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns a, ns b"},
+		{"slices", source.EndpointSlices, "b", nil, "svc a/web, svc b/db, slice a/web-1, pod a/web-0, pod b/db-0, ns a, ns b"},
+		{"pods of every namespace", source.Pods, "", []source.ObjectKey{{Namespace: "b", Name: "db-0"}}, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod b/db-0, ns a, ns b"},
+		{"pods of one namespace", source.Pods, "b", nil, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, ns a, ns b"},
+		{"namespaces", source.Namespaces, "", []source.ObjectKey{{Name: "b"}}, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns b"},
+		{"nothing stale", source.Pods, "", []source.ObjectKey{{Namespace: "a", Name: "web-0"}, {Namespace: "b", Name: "db-0"}}, "svc a/web, svc b/db, slice a/web-1, slice b/db-1, pod a/web-0, pod b/db-0, ns a, ns b"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			k := newPlugin(t, "pods verified\n", emptyCluster)
-			s := k.store
+			cd := newPlugin(t, "pods verified\n", emptyCluster)
+			s := cd.store
 			for i, ns := range []string{"a", "b"} {
 				svc := map[string]string{"a": "web", "b": "db"}[ns]
 				s.UpsertNamespace(&model.Namespace{Name: ns})

@@ -1,26 +1,22 @@
 package clusterdns
 
 import (
-	"context"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/clusterdns/clusterdns/internal/kube"
+	"github.com/clusterdns/clusterdns/internal/source"
+	"github.com/clusterdns/clusterdns/internal/source/kube"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
-	"github.com/coredns/coredns/plugin/pkg/upstream"
-	"github.com/miekg/dns"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -30,85 +26,71 @@ var log = clog.NewWithPlugin(pluginName)
 
 func init() { plugin.Register(pluginName, setup) }
 
-// defaultTTL is the incumbent's default, so that moving to clusterdns changes no caching.
-const defaultTTL = 5
+// Defaults, each declared here only.
+const (
+	// defaultTTL is the kubernetes plugin's, so that moving to clusterdns changes no caching.
+	defaultTTL = 5
+	// maxTTL bounds ttl as the kubernetes plugin does: cluster data changes, long TTLs serve stale
+	// answers.
+	maxTTL = 3600
+	// defaultStartupTimeout is how long startup waits for the first sync, as the kubernetes plugin.
+	defaultStartupTimeout = 5 * time.Second
+)
 
-// maxTTL bounds ttl as the incumbent does: cluster data changes, long TTLs serve stale answers.
-const maxTTL = 3600
-
-// manifestsPoll is how often manifest files are checked for changes.
+// manifestsPoll is how often manifest files are checked for changes (a variable: tests shorten it).
 var manifestsPoll = 2 * time.Second
 
 func setup(c *caddy.Controller) error {
-	k, err := parse(c)
+	cd, err := parse(c)
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
 	// Nothing starts here: the source starts in OnStartup and stops in OnShutdown, so that a
 	// reload of the Corefile leaves no watch behind.
-	c.OnStartup(k.start)
-	c.OnShutdown(k.shutdown)
+	c.OnStartup(cd.start)
+	c.OnShutdown(cd.shutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
-		k.Next = next
-		return k
+		cd.Next = next
+		return cd
 	})
-	return nil
-}
-
-func (c *ClusterDNS) start() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	synced.Set(0)
-	markSynced := func() {
-		c.synced.Store(true)
-		synced.Set(1)
-	}
-	if err := c.source.Start(ctx, c.store, markSynced); err != nil {
-		cancel()
-		return plugin.Error(pluginName, err)
-	}
-	return nil
-}
-
-func (c *ClusterDNS) shutdown() error {
-	if c.stop != nil {
-		c.stop()
-	}
 	return nil
 }
 
 // config is the parsed stanza.
 type config struct {
-	zones     []string
-	ttl       uint32
-	pods      podMode
-	podNames  bool
-	opts      storeOptions
-	labels    labels.Selector
-	manifests []string
-	fall      fall.F
+	zones       []string
+	ttl         uint32
+	pods        podMode
+	podNames    bool
+	noEndpoints bool
+	ignoreEmpty bool
+	filter      source.Filter
+	manifests   []string
+	fall        fall.F
 
 	client         kube.ClientConfig
-	nsLabels       labels.Selector
 	startupTimeout time.Duration
 	apiOptions     []string // API server directives given, to refuse them beside manifests
 }
 
 func parse(c *caddy.Controller) (*ClusterDNS, error) {
-	var k *ClusterDNS
+	var cd *ClusterDNS
 	for c.Next() {
-		if k != nil {
+		if cd != nil {
 			return nil, plugin.ErrOnce
 		}
 		cfg, err := parseStanza(c)
 		if err != nil {
 			return nil, err
 		}
-		if k, err = cfg.plugin(localAddrs()); err != nil {
+		if err := cfg.validate(); err != nil {
+			return nil, err
+		}
+		if cd, err = newClusterDNS(cfg, localAddrs()); err != nil {
 			return nil, err
 		}
 	}
-	return k, nil
+	return cd, nil
 }
 
 func parseStanza(c *caddy.Controller) (*config, error) {
@@ -139,10 +121,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		if len(args) == 0 {
 			return arity(c, dir, "one or more namespaces")
 		}
-		cfg.opts.namespaces = map[string]bool{}
-		for _, ns := range args {
-			cfg.opts.namespaces[ns] = true
-		}
+		cfg.filter.Namespaces = slices.Compact(slices.Sorted(slices.Values(args)))
 	case "labels":
 		if len(args) == 0 {
 			return arity(c, dir, "a label selector")
@@ -151,7 +130,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		if err != nil {
 			return c.Errf("labels: %v", err)
 		}
-		cfg.labels = sel
+		cfg.filter.Labels = sel
 	case "pods":
 		if len(args) != 1 {
 			return arity(c, dir, "one of disabled, insecure, verified")
@@ -170,14 +149,14 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		if len(args) != 0 {
 			return arity(c, dir, "no argument")
 		}
-		cfg.opts.noEndpoints = true
+		cfg.noEndpoints = true
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(args)
 	case "ignore":
 		if len(args) != 1 || args[0] != "empty_service" {
 			return arity(c, dir, "empty_service")
 		}
-		cfg.opts.ignoreEmpty = true
+		cfg.ignoreEmpty = true
 	case "manifests":
 		if len(args) == 0 {
 			return arity(c, dir, "one or more files or folders")
@@ -231,7 +210,7 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		if err != nil {
 			return c.Errf("namespace_labels: %v", err)
 		}
-		cfg.nsLabels = sel
+		cfg.filter.NamespaceLabels = sel
 	case "startup_timeout":
 		if len(args) != 1 {
 			return arity(c, dir, "one duration")
@@ -250,72 +229,24 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 	return nil
 }
 
-// plugin builds the plugin from a parsed stanza. nsAddrs are the addresses of ns.dns.<zone>.
-func (cfg *config) plugin(nsAddrs []netip.Addr) (*ClusterDNS, error) {
-	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure}
-	for _, z := range cfg.zones {
-		z = strings.ToLower(z)
-		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
-			b.reverse = append(b.reverse, z)
-		} else {
-			b.zones = append(b.zones, z)
-		}
-	}
-	if len(b.zones) == 0 {
-		return nil, fmt.Errorf("no forward zone: at least one (such as cluster.local) names the records")
-	}
+// validate refuses options that exclude each other.
+func (cfg *config) validate() error {
 	if len(cfg.manifests) > 0 && len(cfg.apiOptions) > 0 {
-		return nil, fmt.Errorf("manifests serves files, not the API server: remove %s", strings.Join(cfg.apiOptions, ", "))
+		return fmt.Errorf("manifests serves files, not the API server: remove %s", strings.Join(cfg.apiOptions, ", "))
 	}
 	if cfg.client.Kubeconfig != "" && cfg.client.Endpoint != "" {
-		return nil, fmt.Errorf("kubeconfig and endpoint exclude each other")
+		return fmt.Errorf("kubeconfig and endpoint exclude each other")
 	}
 	if cfg.client.TLSCert != "" && cfg.client.Endpoint == "" {
-		return nil, fmt.Errorf("tls goes with endpoint; a kubeconfig carries its own credentials")
+		return fmt.Errorf("tls goes with endpoint; a kubeconfig carries its own credentials")
 	}
-	if len(cfg.opts.namespaces) > 0 && cfg.nsLabels != nil {
-		return nil, fmt.Errorf("namespaces and namespace_labels exclude each other")
+	if len(cfg.filter.Namespaces) > 0 && cfg.filter.NamespaceLabels != nil {
+		return fmt.Errorf("namespaces and namespace_labels exclude each other")
 	}
-	k := &ClusterDNS{
-		zones:    b.allZones(),
-		fall:     cfg.fall,
-		pods:     cfg.pods,
-		upstream: upstream.New(),
-	}
-	// Longest first, so that a name matches the most specific zone it is in.
-	sort.SliceStable(k.zones, func(i, j int) bool { return len(k.zones[i]) > len(k.zones[j]) })
-	opts := cfg.opts
-	opts.podsVerify = cfg.pods == podsVerified
-	opts.nsByObject = cfg.nsLabels != nil
-	k.store = newStore(b, opts, nsAddrs)
-	k.store.programmed = func(kind string, since time.Time) {
-		// Changes met during the first sync are old news, not programming latency.
-		if k.synced.Load() {
-			observeProgramming(kind, since)
-		}
-	}
-	k.store.counted = countObjects
-	filter := kube.Filter{Labels: cfg.labels, PodNames: cfg.podNames}
-	if len(cfg.manifests) > 0 {
-		k.source = &manifestSource{m: kube.NewManifests(cfg.manifests, filter)}
-		return k, nil
-	}
-	cfg.client.UserAgent = userAgent()
-	k.source = &kubeSource{
-		client:         cfg.client,
-		startupTimeout: cfg.startupTimeout,
-		watch: kube.WatchConfig{
-			Namespaces:      slices.Sorted(maps.Keys(cfg.opts.namespaces)),
-			NamespaceLabels: cfg.nsLabels,
-			Filter:          filter,
-			Endpoints:       !cfg.opts.noEndpoints,
-			Pods:            cfg.pods == podsVerified,
-		},
-	}
-	return k, nil
+	return nil
 }
 
-// localAddrs are this host's unicast addresses, answered for ns.dns.<zone> as the incumbent does
+// localAddrs are this host's unicast addresses, answered for ns.dns.<zone> as the kubernetes plugin does
 // when it cannot find the service in front of it.
 func localAddrs() []netip.Addr {
 	ifAddrs, err := net.InterfaceAddrs()

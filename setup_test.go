@@ -82,7 +82,7 @@ func TestParseRejectsBadStanzas(t *testing.T) {
 }
 
 func TestParseOptions(t *testing.T) {
-	k, err := parseCorefile(t, `clusterdns Cluster.Local 10.0.0.0/24 example.org {
+	cd, err := parseCorefile(t, `clusterdns Cluster.Local 10.0.0.0/24 example.org {
 		manifests a.yaml b.yaml
 		manifests c.yaml
 		ttl 0
@@ -96,49 +96,49 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := k.store.b
+	b := cd.store.b
 	if got := strings.Join(b.zones, " "); got != "cluster.local. example.org." {
 		t.Errorf("forward zones = %q", got)
 	}
 	if got := strings.Join(b.reverse, " "); got != "0.0.10.in-addr.arpa." {
 		t.Errorf("reverse zones = %q (a CIDR is served as its reverse zone)", got)
 	}
-	if b.ttl != 0 || k.pods != podsVerified {
-		t.Errorf("ttl %d, pods %v", b.ttl, k.pods)
+	if b.ttl != 0 || cd.pods != podsVerified {
+		t.Errorf("ttl %d, pods %v", b.ttl, cd.pods)
 	}
-	o := k.store.opts
-	if !o.noEndpoints || !o.ignoreEmpty || !o.podsVerify || !o.namespaces["middleware"] || o.namespaces["kube-system"] {
+	o := cd.store.opts
+	if !o.noEndpoints || !o.ignoreEmpty || !o.podsVerify || o.namespacesByObject {
 		t.Errorf("store options %+v", o)
 	}
-	if !k.fall.Through("1.in-addr.arpa.") || k.fall.Through("x.cluster.local.") {
+	if !cd.fall.Through("1.in-addr.arpa.") || cd.fall.Through("x.cluster.local.") {
 		t.Error("fallthrough should cover in-addr.arpa only")
 	}
-	if got := k.source.(*manifestSource).m; got == nil {
+	if got := cd.src.(*manifestSource).files; got == nil {
 		t.Error("no manifest source")
 	}
 }
 
 func TestParseDefaults(t *testing.T) {
-	k, err := parseCorefile(t, "clusterdns cluster.local {\nmanifests x.yaml\n}")
+	cd, err := parseCorefile(t, "clusterdns cluster.local {\nmanifests x.yaml\n}")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.store.b.ttl != defaultTTL || k.pods != podsDisabled || k.fall.Through("x.cluster.local.") {
-		t.Errorf("defaults: ttl %d, pods %v", k.store.b.ttl, k.pods)
+	if cd.store.b.ttl != defaultTTL || cd.pods != podsDisabled || cd.fall.Through("x.cluster.local.") {
+		t.Errorf("defaults: ttl %d, pods %v", cd.store.b.ttl, cd.pods)
 	}
 }
 
 func TestStartFailsOnBrokenManifest(t *testing.T) {
 	broken := "apiVersion: v1\nkind: Service\nmetadata: {name: x\n"
-	k, err := newPluginErr(t, "", broken)
+	cd, err := newPluginErr(t, "", broken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = k.start()
+	err = cd.start()
 	if err == nil || !strings.Contains(err.Error(), "document 1") {
 		t.Fatalf("start error = %v, want one naming the broken document", err)
 	}
-	if k.Ready() {
+	if cd.Ready() {
 		t.Error("ready without data")
 	}
 }
@@ -152,12 +152,13 @@ func TestLocalAddrsAreUnicast(t *testing.T) {
 }
 
 func TestParseLiveAPIOptions(t *testing.T) {
-	k, err := parseCorefile(t, `clusterdns cluster.local {
+	cd, err := parseCorefile(t, `clusterdns cluster.local {
 		kubeconfig /etc/kube.conf admin@prod
 		apiserver_qps 50.5
 		apiserver_burst 100
 		apiserver_max_inflight 8
 		namespace_labels team in (a, b)
+		labels tier=front
 		startup_timeout 2s
 		pods verified
 		noendpoints
@@ -165,9 +166,9 @@ func TestParseLiveAPIOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, ok := k.source.(*kubeSource)
+	src, ok := cd.src.(*kubeSource)
 	if !ok {
-		t.Fatalf("source %T, want the API server", k.source)
+		t.Fatalf("source %T, want the API server", cd.src)
 	}
 	c := src.client
 	if c.Kubeconfig != "/etc/kube.conf" || c.Context != "admin@prod" || c.QPS != 50.5 || c.Burst != 100 || c.MaxInflight != 8 {
@@ -177,24 +178,24 @@ func TestParseLiveAPIOptions(t *testing.T) {
 		t.Errorf("user agent %q should name clusterdns", c.UserAgent)
 	}
 	w := src.watch
-	if w.NamespaceLabels.String() != "team in (a,b)" || !w.Pods || w.Endpoints {
+	if w.Filter.NamespaceLabels.String() != "team in (a,b)" || w.Filter.Labels.String() != "tier=front" || !w.Pods || w.Endpoints {
 		t.Errorf("watch config %+v", w)
 	}
-	if src.startupTimeout.Seconds() != 2 || !k.store.opts.nsByObject {
-		t.Errorf("startup timeout %v, namespaces by object %v", src.startupTimeout, k.store.opts.nsByObject)
+	if src.startupTimeout.Seconds() != 2 || !cd.store.opts.namespacesByObject {
+		t.Errorf("startup timeout %v, namespaces by object %v", src.startupTimeout, cd.store.opts.namespacesByObject)
 	}
 }
 
 func TestParseDefaultsToInCluster(t *testing.T) {
-	k, err := parseCorefile(t, "clusterdns cluster.local")
+	cd, err := parseCorefile(t, "clusterdns cluster.local")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := k.source.(*kubeSource)
+	src := cd.src.(*kubeSource)
 	if src.client.Kubeconfig != "" || src.client.Endpoint != "" || src.startupTimeout != defaultStartupTimeout || !src.watch.Endpoints || src.watch.Pods {
 		t.Errorf("defaults: %+v", src)
 	}
-	if err := k.start(); err == nil || !strings.Contains(err.Error(), "in-cluster") {
+	if err := cd.start(); err == nil || !strings.Contains(err.Error(), "in-cluster") {
 		t.Errorf("outside a cluster, start error = %v; want one about in-cluster credentials", err)
 	}
 }

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/clusterdns/clusterdns/internal/kube"
+	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/coredns/coredns/coremain"
+	"k8s.io/client-go/kubernetes"
 )
-
-// defaultStartupTimeout is how long startup waits for the first sync, as the incumbent.
-const defaultStartupTimeout = 5 * time.Second
 
 // kubeSource serves the live cluster through client-go reflectors.
 type kubeSource struct {
 	client         kube.ClientConfig
 	watch          kube.WatchConfig
 	startupTimeout time.Duration
+	// connect makes the API client (kube.NewClient; tests hand in a fake clientset).
+	connect func(kube.ClientConfig) (kubernetes.Interface, error)
 }
 
 // userAgent names this plugin and the CoreDNS it runs in, so API server audit logs tell it apart.
@@ -30,7 +30,7 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	health := &kube.Health{Report: reportHealth, Request: observeRequest}
 	apiReachable.Set(1)
 	s.client.Health = health
-	client, err := kube.NewClient(s.client)
+	client, err := s.connect(s.client)
 	if err != nil {
 		return err
 	}

@@ -10,25 +10,25 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/index"
-	"github.com/clusterdns/clusterdns/internal/kube"
 	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
 
 	"github.com/miekg/dns"
 )
 
-// storeOptions are the Corefile options that decide which objects become names.
+// storeOptions are the Corefile options that decide which objects become names. Which objects
+// are served at all is the sources' business (source.Filter).
 type storeOptions struct {
-	namespaces map[string]bool // exposed namespaces; empty exposes all
-	// nsByObject exposes a namespace only while its Namespace object is known: with
-	// namespace_labels the source delivers only the namespaces that match.
-	nsByObject  bool
-	noEndpoints bool
-	ignoreEmpty bool
-	podsVerify  bool
+	// namespacesByObject exposes a namespace only while its Namespace object is known: with
+	// namespace_labels the sources deliver only the namespaces that match.
+	namespacesByObject bool
+	noEndpoints        bool // EndpointSlices are not served
+	ignoreEmpty        bool // ignore empty_service
+	podsVerify         bool // pods verified
 }
 
 // store keeps the slim objects a service's names depend on and rebuilds that service's records
-// whenever one of them changes. It implements kube.Sink. Everything the index serves is derived
+// whenever one of them changes. It implements source.Sink. Everything the index serves is derived
 // here; the index itself never sees a Kubernetes object.
 type store struct {
 	b    *builder
@@ -53,7 +53,7 @@ type store struct {
 	soas    atomic.Pointer[map[string][]dns.RR]
 	nsAddrs []netip.Addr
 	serial  uint32
-	build   sets // every service build's scratch
+	build   setBuilder // every service build's scratch
 
 	// programmed is told, for each EndpointSlice change, how long it took from the change in the
 	// cluster to the answer (the DNS programming latency SLI), by service kind.
@@ -87,14 +87,9 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	return s
 }
 
-// wanted tells whether objects of a namespace are kept at all (the namespaces option).
-func (s *store) wanted(namespace string) bool {
-	return len(s.opts.namespaces) == 0 || s.opts.namespaces[namespace]
-}
-
 // exposed tells whether a namespace's names are served now.
 func (s *store) exposed(namespace string) bool {
-	return s.wanted(namespace) && (!s.opts.nsByObject || s.nsObjects[namespace])
+	return !s.opts.namespacesByObject || s.nsObjects[namespace]
 }
 
 // changed republishes the apex serial and reports the object counts.
@@ -114,7 +109,7 @@ func (s *store) publishApex() {
 	soas := map[string][]dns.RR{}
 	for _, z := range s.b.allZones() {
 		sets := s.b.apex(z, serial, s.nsAddrs)
-		s.ix.Replace(s.apex[z], sets)
+		s.ix.Swap(s.apex[z], sets)
 		s.apex[z] = sets
 		if soa, ok := index.Find(sets, dns.TypeSOA); ok {
 			soas[z] = soa.Answer()
@@ -129,9 +124,6 @@ func (s *store) soa(zone string) []dns.RR { return (*s.soas.Load())[zone] }
 func (s *store) UpsertService(svc *model.Service) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.wanted(svc.Namespace) {
-		return
-	}
 	s.rebuildService(s.putService(svc))
 	s.syncNamespace(svc.Namespace)
 	s.changed()
@@ -187,7 +179,7 @@ func (s *store) deleteService(key objKey) bool {
 func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.noEndpoints || !s.wanted(sl.Namespace) {
+	if s.opts.noEndpoints {
 		return
 	}
 	key := objKey{sl.Namespace, sl.Name}
@@ -237,7 +229,7 @@ func (s *store) removeSlice(sl *model.EndpointSlice) {
 func (s *store) UpsertPod(p *model.Pod) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.opts.podsVerify || !s.wanted(p.Namespace) {
+	if !s.opts.podsVerify {
 		return
 	}
 	if s.pods(p.Namespace).set(p.Name, p.IPs) {
@@ -258,7 +250,7 @@ func (s *store) DeletePod(namespace, name string) {
 func (s *store) UpsertNamespace(ns *model.Namespace) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.wanted(ns.Name) || s.nsObjects[ns.Name] {
+	if s.nsObjects[ns.Name] {
 		return
 	}
 	s.nsObjects[ns.Name] = true
@@ -282,11 +274,11 @@ func (s *store) deleteNamespace(name string) {
 
 // Retain deletes the objects of a kind held in namespace ("" for all) that a re-list no longer
 // has.
-func (s *store) Retain(kind kube.Kind, namespace string, listed []kube.ObjectKey) {
+func (s *store) Retain(kind source.Kind, namespace string, listed []source.ObjectKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.changed()
-	if kind == kube.Pods {
+	if kind == source.Pods {
 		names := map[string][]string{} // pods are known by their names' hashes, per namespace
 		for _, k := range listed {
 			names[k.Namespace] = append(names[k.Namespace], k.Name)
@@ -304,19 +296,19 @@ func (s *store) Retain(kind kube.Kind, namespace string, listed []kube.ObjectKey
 	}
 	stale := func(k objKey) bool { return !keep[k] && (namespace == "" || k.namespace == namespace) }
 	switch kind {
-	case kube.Services:
+	case source.Services:
 		for k, e := range s.services {
 			if e.svc != nil && stale(k) {
 				s.deleteService(k)
 			}
 		}
-	case kube.EndpointSlices:
+	case source.EndpointSlices:
 		for k, sl := range s.slices {
 			if stale(k) {
 				s.removeSlice(sl)
 			}
 		}
-	case kube.Namespaces:
+	case source.Namespaces:
 		for ns := range s.nsObjects {
 			if stale(objKey{"", ns}) {
 				s.deleteNamespace(ns)
@@ -333,17 +325,13 @@ func (s *store) Replace(snap *model.Snapshot) {
 	s.services, s.nServices = map[objKey]serviceEntry{}, 0
 	s.slices, s.nsObjects, s.nsServices = map[objKey]*model.EndpointSlice{}, map[string]bool{}, map[string]int{}
 	for _, ns := range snap.Namespaces {
-		if s.wanted(ns.Name) {
-			s.nsObjects[ns.Name] = true
-		}
+		s.nsObjects[ns.Name] = true
 	}
 	for _, svc := range snap.Services {
-		if s.wanted(svc.Namespace) {
-			s.putService(svc)
-		}
+		s.putService(svc)
 	}
-	for _, sl := range snap.Slices {
-		if !s.opts.noEndpoints && s.wanted(sl.Namespace) {
+	if !s.opts.noEndpoints {
+		for _, sl := range snap.Slices {
 			s.putSlice(sl)
 		}
 	}
@@ -352,7 +340,7 @@ func (s *store) Replace(snap *model.Snapshot) {
 			e.sets = was.sets
 			s.services[key] = e
 		} else {
-			s.ix.Replace(was.sets, nil)
+			s.ix.Swap(was.sets, nil)
 		}
 	}
 	for key := range s.services {
@@ -364,7 +352,7 @@ func (s *store) Replace(snap *model.Snapshot) {
 	s.nPods = 0
 	if s.opts.podsVerify {
 		for _, p := range snap.Pods {
-			if s.wanted(p.Namespace) && s.pods(p.Namespace).set(p.Name, p.IPs) {
+			if s.pods(p.Namespace).set(p.Name, p.IPs) {
 				s.nPods++
 			}
 		}
@@ -389,7 +377,7 @@ func (s *store) rebuildService(key objKey) {
 	if e.svc != nil && s.exposed(key.namespace) {
 		sets = s.b.service(&s.build, e.svc, e.slices, s.opts.ignoreEmpty)
 	}
-	s.ix.Replace(e.sets, sets)
+	s.ix.Swap(e.sets, sets)
 	e.sets = sets
 	if e.svc == nil && len(e.slices) == 0 {
 		delete(s.services, key)
@@ -413,7 +401,7 @@ func (s *store) pods(ns string) *podAddrs {
 // and go with it (its pods' names hang below its own).
 func (s *store) exposureChanged(ns string) {
 	s.syncNamespace(ns)
-	if !s.opts.nsByObject {
+	if !s.opts.namespacesByObject {
 		return
 	}
 	for key := range s.services {
@@ -432,7 +420,7 @@ func (s *store) syncNamespace(ns string) {
 		return
 	}
 	if !exists {
-		s.ix.Replace(old, nil)
+		s.ix.Swap(old, nil)
 		delete(s.nsShown, ns)
 		return
 	}
@@ -441,7 +429,7 @@ func (s *store) syncNamespace(ns string) {
 		verified = s.pods(ns)
 	}
 	sets := s.b.namespace(ns, verified)
-	s.ix.Replace(nil, sets)
+	s.ix.Swap(nil, sets)
 	s.nsShown[ns] = sets
 }
 

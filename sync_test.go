@@ -15,13 +15,13 @@ import (
 )
 
 func TestUnsyncedCacheNeverAnswersNXDOMAIN(t *testing.T) { // rule 18
-	k, err := newPluginErr(t, "", exampleCluster)
+	cd, err := newPluginErr(t, "", exampleCluster)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Not started: part of the data is in, the first complete set is not.
-	k.store.UpsertService(&model.Service{Namespace: "default", Name: "early", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.5.5")}})
-	if k.Ready() {
+	cd.store.UpsertService(&model.Service{Namespace: "default", Name: "early", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.5.5")}})
+	if cd.Ready() {
 		t.Fatal("ready before the first complete data set")
 	}
 	for _, tc := range []struct {
@@ -34,7 +34,7 @@ func TestUnsyncedCacheNeverAnswersNXDOMAIN(t *testing.T) { // rule 18
 		{"hostnames.default.svc.cluster.local.", dns.TypeA, dns.RcodeServerFailure},
 		{"99.99.99.10.in-addr.arpa.", dns.TypePTR, dns.RcodeServerFailure},
 	} {
-		rcode, err := k.ServeDNS(context.Background(), &test.ResponseWriter{}, new(dns.Msg).SetQuestion(tc.name, tc.qtype))
+		rcode, err := cd.ServeDNS(context.Background(), &test.ResponseWriter{}, new(dns.Msg).SetQuestion(tc.name, tc.qtype))
 		if err != nil || rcode != tc.rcode {
 			t.Errorf("%s %s: rcode %s (%v), want %s", tc.name, dns.TypeToString[tc.qtype],
 				dns.RcodeToString[rcode], err, dns.RcodeToString[tc.rcode])
@@ -43,12 +43,12 @@ func TestUnsyncedCacheNeverAnswersNXDOMAIN(t *testing.T) { // rule 18
 }
 
 // waitFor polls ServeDNS until the answer to name has want records, within a deadline.
-func waitFor(t *testing.T, k *ClusterDNS, name string, want int) {
+func waitFor(t *testing.T, cd *ClusterDNS, name string, want int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		resp := serve(t, k, new(dns.Msg).SetQuestion(name, dns.TypeA))
+		resp := serve(t, cd, new(dns.Msg).SetQuestion(name, dns.TypeA))
 		if len(resp.Answer) == want {
 			return
 		}
@@ -80,17 +80,17 @@ func TestManifestReloadKeepsLastGoodData(t *testing.T) { // rule 20, offline
 	}
 	write("a.yaml", svc("alpha", "10.96.1.1"))
 	write("b.yaml", svc("beta", "10.96.1.2"))
-	k := newPlugin(t, "", dir)
-	waitFor(t, k, "alpha.default.svc.cluster.local.", 1)
+	cd := newPlugin(t, "", dir)
+	waitFor(t, cd, "alpha.default.svc.cluster.local.", 1)
 
 	write("a.yaml", svc("alpha", "10.96.1.1")+"---\n"+svc("gamma", "10.96.1.3"))
-	waitFor(t, k, "gamma.default.svc.cluster.local.", 1)
+	waitFor(t, cd, "gamma.default.svc.cluster.local.", 1)
 
 	// A broken file keeps its last good objects; the other file's change still applies.
 	write("a.yaml", "kind: Service\napiVersion: v1\nmetadata: {name: [\n")
 	write("b.yaml", svc("delta", "10.96.1.4"))
-	waitFor(t, k, "delta.default.svc.cluster.local.", 1)
-	waitFor(t, k, "beta.default.svc.cluster.local.", 0)
-	waitFor(t, k, "gamma.default.svc.cluster.local.", 1)
-	waitFor(t, k, "alpha.default.svc.cluster.local.", 1)
+	waitFor(t, cd, "delta.default.svc.cluster.local.", 1)
+	waitFor(t, cd, "beta.default.svc.cluster.local.", 0)
+	waitFor(t, cd, "gamma.default.svc.cluster.local.", 1)
+	waitFor(t, cd, "alpha.default.svc.cluster.local.", 1)
 }

@@ -15,15 +15,15 @@ import (
 // reflectors do.
 const emptyCluster = "apiVersion: v1\nkind: List\nitems: []\n"
 
-func addrs(t *testing.T, k *ClusterDNS, name string, qtype uint16) (int, int) {
+func addrs(t *testing.T, cd *ClusterDNS, name string, qtype uint16) (int, int) {
 	t.Helper()
-	resp := serve(t, k, new(dns.Msg).SetQuestion(name, qtype))
+	resp := serve(t, cd, new(dns.Msg).SetQuestion(name, qtype))
 	return resp.Rcode, len(resp.Answer)
 }
 
-func expect(t *testing.T, k *ClusterDNS, name string, qtype uint16, rcode, answers int) {
+func expect(t *testing.T, cd *ClusterDNS, name string, qtype uint16, rcode, answers int) {
 	t.Helper()
-	gotRcode, got := addrs(t, k, name, qtype)
+	gotRcode, got := addrs(t, cd, name, qtype)
 	if gotRcode != rcode || got != answers {
 		t.Errorf("%s %s: %s with %d answers, want %s with %d", name, dns.TypeToString[qtype],
 			dns.RcodeToString[gotRcode], got, dns.RcodeToString[rcode], answers)
@@ -39,120 +39,120 @@ func endpoints(prefix string, n int) model.Endpoints {
 }
 
 func TestSlicesOfOneServiceMerge(t *testing.T) {
-	k := newPlugin(t, "", emptyCluster)
-	s := k.store
+	cd := newPlugin(t, "", emptyCluster)
+	s := cd.store
 	s.UpsertService(&model.Service{Namespace: "default", Name: "big", Headless: true, HasSelector: true})
 	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-a", Service: "big", Endpoints: endpoints("10.1.0.%d", 100)})
 	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-b", Service: "big", Endpoints: endpoints("10.1.1.%d", 30)})
 	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-v6", Service: "big", Endpoints: endpoints("fd00::%x", 20)})
-	expect(t, k, "big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 130)
-	expect(t, k, "big.default.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, 20)
+	expect(t, cd, "big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 130)
+	expect(t, cd, "big.default.svc.cluster.local.", dns.TypeAAAA, dns.RcodeSuccess, 20)
 
 	// The same address in two slices (a rollout) is answered once.
 	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-c", Service: "big", Endpoints: endpoints("10.1.0.%d", 1)})
-	expect(t, k, "big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 130)
+	expect(t, cd, "big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 130)
 
 	s.DeleteEndpointSlice("default", "big-a")
-	expect(t, k, "big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 31)
-	expect(t, k, "10-1-0-5.big.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
-	expect(t, k, "10-1-0-0.big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 31)
+	expect(t, cd, "10-1-0-5.big.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "10-1-0-0.big.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 }
 
 func TestObjectChangesFollow(t *testing.T) { // rule 20
-	k := newPlugin(t, "pods verified", emptyCluster)
-	s := k.store
+	cd := newPlugin(t, "pods verified", emptyCluster)
+	s := cd.store
 	ip := netip.MustParseAddr
 
 	s.UpsertNamespace(&model.Namespace{Name: "team"})
-	expect(t, k, "team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 0)
+	expect(t, cd, "team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 0)
 
 	// ExternalName -> ClusterIP, as the conformance test flips it.
 	s.UpsertService(&model.Service{Namespace: "team", Name: "db", ExternalName: "foo.example.com"})
-	expect(t, k, "db.team.svc.cluster.local.", dns.TypeCNAME, dns.RcodeSuccess, 1)
+	expect(t, cd, "db.team.svc.cluster.local.", dns.TypeCNAME, dns.RcodeSuccess, 1)
 	s.UpsertService(&model.Service{Namespace: "team", Name: "db", ExternalName: "bar.example.com"})
-	resp := serve(t, k, new(dns.Msg).SetQuestion("db.team.svc.cluster.local.", dns.TypeCNAME))
+	resp := serve(t, cd, new(dns.Msg).SetQuestion("db.team.svc.cluster.local.", dns.TypeCNAME))
 	if got := resp.Answer[0].(*dns.CNAME).Target; got != "bar.example.com." {
 		t.Errorf("CNAME target %s after the change", got)
 	}
 	s.UpsertService(&model.Service{Namespace: "team", Name: "db", ClusterIPs: []netip.Addr{ip("10.96.7.7")}})
-	expect(t, k, "db.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
-	expect(t, k, "db.team.svc.cluster.local.", dns.TypeCNAME, dns.RcodeSuccess, 0)
+	expect(t, cd, "db.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "db.team.svc.cluster.local.", dns.TypeCNAME, dns.RcodeSuccess, 0)
 
 	// An endpoint becoming ready, then a slice moving to another service.
 	s.UpsertService(&model.Service{Namespace: "team", Name: "h", Headless: true})
 	sl := &model.EndpointSlice{Namespace: "team", Name: "h-1", Service: "h"} // its endpoint is not ready
 	s.UpsertEndpointSlice(sl)
-	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 	ready := *sl
 	ready.Endpoints = model.NewEndpoints([]model.Endpoint{{Addr: ip("10.2.0.1")}})
 	s.UpsertEndpointSlice(&ready)
-	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
-	expect(t, k, "1.0.2.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1)
+	expect(t, cd, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "1.0.2.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1)
 	s.UpsertService(&model.Service{Namespace: "team", Name: "h2", Headless: true})
 	moved := ready
 	moved.Service = "h2"
 	s.UpsertEndpointSlice(&moved)
-	expect(t, k, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
-	expect(t, k, "h2.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "h.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "h2.team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 
 	// Pods come and go (pods verified).
 	s.UpsertPod(&model.Pod{Namespace: "team", Name: "p", IPs: []netip.Addr{ip("10.2.0.9")}})
-	expect(t, k, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 	s.UpsertPod(&model.Pod{Namespace: "team", Name: "q", IPs: []netip.Addr{ip("10.2.0.9")}}) // reuses the address
 	s.DeletePod("team", "p")
-	expect(t, k, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 	s.UpsertPod(&model.Pod{Namespace: "team", Name: "q", IPs: []netip.Addr{ip("10.2.0.10")}}) // moves
-	expect(t, k, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
-	expect(t, k, "10-2-0-10.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "10-2-0-9.team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "10-2-0-10.team.pod.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 	s.DeletePod("team", "q")
-	expect(t, k, "10-2-0-10.team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "10-2-0-10.team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 
 	// Deletions: the service, then the namespace once nothing is left in it.
 	s.DeleteService("team", "db")
-	expect(t, k, "db.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "db.team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 	s.DeleteService("team", "h")
 	s.DeleteService("team", "h2")
-	expect(t, k, "1.0.2.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, 0)
-	expect(t, k, "team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 0)
+	expect(t, cd, "1.0.2.10.in-addr.arpa.", dns.TypePTR, dns.RcodeNameError, 0)
+	expect(t, cd, "team.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 0)
 	s.DeleteNamespace("team")
-	expect(t, k, "team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
-	expect(t, k, "team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "team.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "team.pod.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 }
 
 func TestNamespaceLabelsFollowTheNamespace(t *testing.T) {
-	k := newPlugin(t, "namespace_labels team=a", emptyCluster)
-	s := k.store
+	cd := newPlugin(t, "namespace_labels team=a", emptyCluster)
+	s := cd.store
 	// The source delivers only matching namespaces; a service's namespace is served while it is.
 	s.UpsertService(&model.Service{Namespace: "apps", Name: "web", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.8.8")}})
-	expect(t, k, "web.apps.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "web.apps.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 	s.UpsertNamespace(&model.Namespace{Name: "apps", Labels: map[string]string{"team": "a"}})
-	expect(t, k, "web.apps.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "web.apps.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, 1)
 	s.DeleteNamespace("apps")
-	expect(t, k, "web.apps.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
-	expect(t, k, "apps.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "web.apps.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
+	expect(t, cd, "apps.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 }
 
 func TestReverseZoneFromCIDR(t *testing.T) {
-	k, err := parseCorefile(t, "clusterdns cluster.local 10.96.0.0/16 {\nmanifests "+exampleCluster+"\n}")
+	cd, err := parseCorefile(t, "clusterdns cluster.local 10.96.0.0/16 {\nmanifests "+exampleCluster+"\n}")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.start(); err != nil {
+	if err := cd.start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = k.shutdown() })
-	expect(t, k, "1.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1)
+	t.Cleanup(func() { _ = cd.shutdown() })
+	expect(t, cd, "1.0.96.10.in-addr.arpa.", dns.TypePTR, dns.RcodeSuccess, 1)
 	// Pod addresses are outside the served reverse zone: another plugin answers them.
-	if !handedOn(t, k, "5.2.244.10.in-addr.arpa.", dns.TypePTR) {
+	if !handedOn(t, cd, "5.2.244.10.in-addr.arpa.", dns.TypePTR) {
 		t.Error("a PTR outside the served reverse zone should go to the next plugin")
 	}
 }
 
 func TestProgrammingLatencyByServiceKind(t *testing.T) {
-	k := newPlugin(t, "", emptyCluster)
+	cd := newPlugin(t, "", emptyCluster)
 	var got []string
-	k.store.programmed = func(kind string, _ time.Time) { got = append(got, kind) }
-	s := k.store
+	cd.store.programmed = func(kind string, _ time.Time) { got = append(got, kind) }
+	s := cd.store
 	t0 := time.Now()
 	s.UpsertService(&model.Service{Namespace: "a", Name: "vip", HasSelector: true, ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.9.9")}})
 	s.UpsertService(&model.Service{Namespace: "a", Name: "sts", Headless: true, HasSelector: true})

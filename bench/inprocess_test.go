@@ -23,7 +23,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/kubernetes"
 
 	"github.com/clusterdns/clusterdns/bench/internal/cluster"
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // fixtureSpec is the cluster both plugins serve: the default scale of cmd/bench.

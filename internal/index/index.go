@@ -1,5 +1,5 @@
 // Package index maps lower-case DNS names to precomputed RRsets. Owners (a service, a namespace, a
-// zone apex) replace their whole contribution at once, handing back the one they gave before, so
+// zone apex) swap their whole contribution at once, handing back the one they gave before, so
 // the index keeps no table of owners; names shared by several owners (an address's PTR) merge.
 // Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a reader can
 // tell NODATA from NXDOMAIN with one lookup. It knows nothing of Kubernetes.
@@ -131,11 +131,11 @@ func (ix *Index) Synthesize(name string) ([]Set, bool) {
 	return nil, false
 }
 
-// Replace swaps an owner's contribution old (what it last gave, nil at first) for sets (nil to
-// remove it). The index keeps sets, which the caller must not change afterwards, and must be handed
+// Swap takes back an owner's contribution old (what it last gave, nil at first) and gives sets in
+// its place (nil to remove it). The index keeps sets, which the caller must not change afterwards, and must be handed
 // back as old on the owner's next change. Sets of one name should be given next to each other:
 // the index then publishes them as they are, without an array of their own.
-func (ix *Index) Replace(old, sets []Set) {
+func (ix *Index) Swap(old, sets []Set) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 

@@ -27,7 +27,7 @@ type owned struct {
 func newOwned(zones ...string) owned { return owned{New(zones), map[string][]Set{}} }
 
 func (o owned) set(owner string, sets []Set) {
-	o.Replace(o.last[owner], sets)
+	o.Swap(o.last[owner], sets)
 	o.last[owner] = sets
 }
 

@@ -38,7 +38,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // deployDir is deploy/ at the root of the module, seen from this package.

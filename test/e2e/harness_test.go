@@ -34,8 +34,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/controlplane"
 	"github.com/clusterdns/clusterdns/test/corednstest"
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 )
 
 // Bounds on the suite's setup.

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // config is the command line.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/bench/internal/cluster"
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 	"github.com/miekg/dns"
 )
 

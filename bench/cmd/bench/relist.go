@@ -18,7 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/clusterdns/clusterdns/bench/internal/cluster"
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 	"github.com/miekg/dns"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/bench/internal/cluster"
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // queriesInFile is the length of the query file dnsperf cycles through.

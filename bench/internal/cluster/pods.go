@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
+	"github.com/clusterdns/clusterdns/test/controlplane"
 )
 
 // Pod is the pod behind one ready endpoint: the object its targetRef names, with its addresses.

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"runtime"
 	"sync"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -58,27 +61,33 @@ func (r *recorder) UpsertNamespace(n *model.Namespace) {
 }
 func (r *recorder) DeleteNamespace(n string) { r.mu.Lock(); delete(r.ns, n); r.mu.Unlock() }
 func (r *recorder) Replace(*model.Snapshot)  {}
-func (r *recorder) Retain(kind Kind, namespace string, listed []ObjectKey) {
+func (r *recorder) Retain(kind source.Kind, namespace string, listed []source.ObjectKey) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	keep := map[ObjectKey]bool{}
+	keep := map[source.ObjectKey]bool{}
 	for _, k := range listed {
 		keep[k] = true
 	}
 	stale := func(ns, name string) bool {
-		return (namespace == "" || ns == namespace) && !keep[ObjectKey{ns, name}]
+		return (namespace == "" || ns == namespace) && !keep[source.ObjectKey{Namespace: ns, Name: name}]
 	}
 	switch kind {
-	case Services:
+	case source.Services:
 		maps.DeleteFunc(r.services, func(_ string, s *model.Service) bool { return stale(s.Namespace, s.Name) })
-	case EndpointSlices:
+	case source.EndpointSlices:
 		maps.DeleteFunc(r.slices, func(_ string, s *model.EndpointSlice) bool { return stale(s.Namespace, s.Name) })
-	case Pods:
+	case source.Pods:
 		maps.DeleteFunc(r.pods, func(_ string, p *model.Pod) bool { return stale(p.Namespace, p.Name) })
-	case Namespaces:
+	case source.Namespaces:
 		maps.DeleteFunc(r.ns, func(n string, _ bool) bool { return stale("", n) })
 	}
 }
+func (r *recorder) namespaces() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.ns)
+}
+
 func (r *recorder) has(check func() bool) bool { r.mu.Lock(); defer r.mu.Unlock(); return check() }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -134,4 +143,46 @@ func TestWatchFeedsTheSinkAndStopsCleanly(t *testing.T) {
 
 	cancel()
 	eventually(t, "reflector goroutines to end", func() bool { return runtime.NumGoroutine() <= before+2 })
+}
+
+func TestWatchFiltersNamespacesAsTheyChange(t *testing.T) {
+	team := func(name, value string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"team": value}}}
+	}
+	selector, err := labels.Parse("team=shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		filter source.Filter
+		first  map[string]bool // namespaces delivered after the first sync
+		change *corev1.Namespace
+		then   map[string]bool
+	}{
+		{"namespace labels: a namespace that stops matching goes", source.Filter{NamespaceLabels: selector},
+			map[string]bool{"a": true}, team("a", "ops"), map[string]bool{}},
+		{"namespace labels: a namespace that starts to match comes", source.Filter{NamespaceLabels: selector},
+			map[string]bool{"a": true}, team("b", "shop"), map[string]bool{"a": true, "b": true}},
+		{"namespaces: only those named, whatever their labels", source.Filter{Namespaces: []string{"b", "c"}},
+			map[string]bool{"b": true}, team("b", "shop"), map[string]bool{"b": true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(team("a", "shop"), team("b", "ops"))
+			sink := newRecorder()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			w := Watch(ctx, client, WatchConfig{Filter: tt.filter}, sink)
+			if !w.WaitForSync(ctx) {
+				t.Fatal("no sync")
+			}
+			if got := sink.namespaces(); !maps.Equal(got, tt.first) {
+				t.Fatalf("namespaces %v, want %v", got, tt.first)
+			}
+			if _, err := client.CoreV1().Namespaces().Update(ctx, tt.change, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, fmt.Sprintf("namespaces %v", tt.then), func() bool { return maps.Equal(sink.namespaces(), tt.then) })
+		})
+	}
 }

@@ -37,7 +37,7 @@ func TestRecordsOutliveAFullSlab(t *testing.T) {
 // The store builds every service with one scratch: a build must hold nothing of the one before.
 func TestABuildKeepsNothingOfThePrevious(t *testing.T) {
 	b := &builder{zones: []string{"cluster.local."}, reverse: []string{"in-addr.arpa."}, ttl: 5}
-	var scratch sets
+	var scratch setBuilder
 	web := &model.Service{Namespace: "ns", Name: "web", Headless: true, Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
 	slices := []*model.EndpointSlice{{Namespace: "ns", Name: "web-1", Service: "web", Endpoints: endpoints("10.244.0.%d", 3),
 		Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}}
@@ -75,7 +75,7 @@ func TestHeadlessNamesStayInTheirZone(t *testing.T) {
 	slices := []*model.EndpointSlice{{Namespace: "ns", Name: "web-1", Service: "web", Endpoints: endpoints("10.244.0.%d", 2),
 		Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}}
 	srvs := 0
-	for _, s := range b.service(&sets{}, web, slices, false) {
+	for _, s := range b.service(&setBuilder{}, web, slices, false) {
 		if s.Type != dns.TypeSRV {
 			continue
 		}

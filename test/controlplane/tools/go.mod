@@ -1,4 +1,4 @@
-module github.com/clusterdns/clusterdns/test/e2e/tools
+module github.com/clusterdns/clusterdns/test/controlplane/tools
 
 go 1.26.0
 

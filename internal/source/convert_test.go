@@ -1,4 +1,4 @@
-package kube
+package source
 
 import (
 	"net/netip"
@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/clusterdns/clusterdns/internal/model"
 )
@@ -19,8 +20,6 @@ func addrs(ss ...string) []netip.Addr {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func TestConvertServiceClusterIPs(t *testing.T) {
 	tests := []struct {
@@ -141,13 +140,13 @@ func TestEndpointReadiness(t *testing.T) {
 		terminating *bool
 		want        bool
 	}{
-		{"ready true", ptr(true), nil, true},
-		{"ready false", ptr(false), nil, false},
+		{"ready true", ptr.To(true), nil, true},
+		{"ready false", ptr.To(false), nil, false},
 		{"unset counts as ready", nil, nil, true},
-		{"unset and not terminating", nil, ptr(false), true},
-		{"unset and terminating is not ready", nil, ptr(true), false},
-		{"terminating but published (ready true)", ptr(true), ptr(true), true},
-		{"terminating and not ready", ptr(false), ptr(true), false},
+		{"unset and not terminating", nil, ptr.To(false), true},
+		{"unset and terminating is not ready", nil, ptr.To(true), false},
+		{"terminating but published (ready true)", ptr.To(true), ptr.To(true), true},
+		{"terminating and not ready", ptr.To(false), ptr.To(true), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,15 +195,15 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 		ObjectMeta:  metav1.ObjectMeta{Namespace: "middleware", Name: "zk-q5jzd", Labels: map[string]string{"kubernetes.io/service-name": "zookeeper-headless"}},
 		AddressType: discoveryv1.AddressTypeIPv6,
 		Ports: []discoveryv1.EndpointPort{
-			{Name: ptr("client"), Protocol: ptr(corev1.ProtocolTCP), Port: ptr(int32(2181))},
-			{Name: nil, Protocol: nil, Port: ptr(int32(80))},      // unnamed, protocol unset
-			{Name: ptr("all"), Protocol: ptr(corev1.ProtocolUDP)}, // no port: skipped
-			{Name: ptr("dns"), Protocol: ptr(corev1.ProtocolUDP), Port: ptr(int32(53))},
+			{Name: ptr.To("client"), Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(int32(2181))},
+			{Name: nil, Protocol: nil, Port: ptr.To(int32(80))},         // unnamed, protocol unset
+			{Name: ptr.To("all"), Protocol: ptr.To(corev1.ProtocolUDP)}, // no port: skipped
+			{Name: ptr.To("dns"), Protocol: ptr.To(corev1.ProtocolUDP), Port: ptr.To(int32(53))},
 		},
 		Endpoints: []discoveryv1.Endpoint{
 			{
 				Addresses: []string{"fd00:10:244:4::10"},
-				Hostname:  ptr("zookeeper-0"),
+				Hostname:  ptr.To("zookeeper-0"),
 				TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "zookeeper-0", Namespace: "middleware"},
 			},
 			{

@@ -1,4 +1,4 @@
-package kube
+package manifests
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
 )
 
 // fakeSink records Replace calls; the file source must never use the per-object methods.
@@ -34,12 +35,12 @@ func (s *fakeSink) DeleteService(string, string) { s.t.Error("unexpected DeleteS
 func (s *fakeSink) UpsertEndpointSlice(*model.EndpointSlice) {
 	s.t.Error("unexpected UpsertEndpointSlice")
 }
-func (s *fakeSink) DeleteEndpointSlice(string, string) { s.t.Error("unexpected DeleteEndpointSlice") }
-func (s *fakeSink) UpsertPod(*model.Pod)               { s.t.Error("unexpected UpsertPod") }
-func (s *fakeSink) DeletePod(string, string)           { s.t.Error("unexpected DeletePod") }
-func (s *fakeSink) UpsertNamespace(*model.Namespace)   { s.t.Error("unexpected UpsertNamespace") }
-func (s *fakeSink) DeleteNamespace(string)             { s.t.Error("unexpected DeleteNamespace") }
-func (s *fakeSink) Retain(Kind, string, []ObjectKey)   { s.t.Error("unexpected Retain") }
+func (s *fakeSink) DeleteEndpointSlice(string, string)             { s.t.Error("unexpected DeleteEndpointSlice") }
+func (s *fakeSink) UpsertPod(*model.Pod)                           { s.t.Error("unexpected UpsertPod") }
+func (s *fakeSink) DeletePod(string, string)                       { s.t.Error("unexpected DeletePod") }
+func (s *fakeSink) UpsertNamespace(*model.Namespace)               { s.t.Error("unexpected UpsertNamespace") }
+func (s *fakeSink) DeleteNamespace(string)                         { s.t.Error("unexpected DeleteNamespace") }
+func (s *fakeSink) Retain(source.Kind, string, []source.ObjectKey) { s.t.Error("unexpected Retain") }
 
 // writeFile writes a file with a modification time later than any before, so a poll sees the
 // change even on file systems with coarse timestamps.
@@ -75,7 +76,7 @@ func load(t *testing.T, content string) *model.Snapshot {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "m.yaml")
 	writeFile(t, p, content)
-	snap, err := NewManifests([]string{p}, Filter{}).Load()
+	snap, err := New([]string{p}, source.Filter{}, false).Load()
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -234,7 +235,7 @@ func TestLoadJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "m.json")
 			writeFile(t, p, tt.content)
-			snap, err := NewManifests([]string{p}, Filter{}).Load()
+			snap, err := New([]string{p}, source.Filter{}, false).Load()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +302,7 @@ func TestLoadDirectory(t *testing.T) {
 	writeFile(t, filepath.Join(dir, ".hidden.yaml"), svc("hidden"))
 	writeFile(t, filepath.Join(dir, "sub", "e.yaml"), svc("e")) // not recursive
 	writeFile(t, filepath.Join(dir, "broken.yaml.bak"), "{{{")  // not a manifest name
-	snap, err := NewManifests([]string{dir}, Filter{}).Load()
+	snap, err := New([]string{dir}, source.Filter{}, false).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +352,7 @@ subsets:
 	writeFile(t, filepath.Join(dir, "1.yaml"), endpoints("a", "")+"---\n"+endpoints("manual", "")+"---\n"+
 		endpoints("skipped", `endpointslice.kubernetes.io/skip-mirror: "true"`))
 	writeFile(t, filepath.Join(dir, "2.yaml"), sliceA)
-	snap, err := NewManifests([]string{dir}, Filter{}).Load()
+	snap, err := New([]string{dir}, source.Filter{}, false).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,23 +366,53 @@ subsets:
 func TestLoadFilter(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "m.yaml")
 	other := strings.NewReplacer("name: a\n", "name: b\n", "tier: front", "tier: back", "service-name: a", "service-name: b", "a-xyz", "b-xyz")
-	writeFile(t, p, svcA+"---\n"+sliceA+"---\n"+other.Replace(svcA)+"---\n"+other.Replace(sliceA)+`---
+	inNS2 := strings.NewReplacer("namespace: ns1", "namespace: ns2", "name: a\n", "name: c\n", "service-name: a", "service-name: c", "a-xyz", "c-xyz")
+	writeFile(t, p, svcA+"---\n"+sliceA+"---\n"+other.Replace(svcA)+"---\n"+other.Replace(sliceA)+"---\n"+inNS2.Replace(svcA)+"---\n"+inNS2.Replace(sliceA)+`---
 apiVersion: v1
 kind: Pod
-metadata: {name: p, labels: {tier: back}}
+metadata: {name: p, namespace: ns1, labels: {tier: back}}
 status: {phase: Running, podIP: 10.244.0.9}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns1, labels: {team: shop}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns2, labels: {team: ops}}
 `)
-	sel, err := labels.Parse("tier=front")
-	if err != nil {
-		t.Fatal(err)
+	selector := func(s string) labels.Selector {
+		sel, err := labels.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sel
 	}
-	snap, err := NewManifests([]string{p}, Filter{Labels: sel}).Load()
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		name                               string
+		filter                             source.Filter
+		services, slices, pods, namespaces []string
+	}{
+		{"no filter keeps everything", source.Filter{},
+			[]string{"ns1/a", "ns1/b", "ns2/c"}, []string{"ns1/a-xyz", "ns1/b-xyz", "ns2/c-xyz"}, []string{"ns1/p"}, []string{"ns1", "ns2"}},
+		{"labels select services and slices, never pods or namespaces", source.Filter{Labels: selector("tier=front")},
+			[]string{"ns1/a", "ns2/c"}, []string{"ns1/a-xyz", "ns2/c-xyz"}, []string{"ns1/p"}, []string{"ns1", "ns2"}},
+		{"namespaces select every kind by namespace", source.Filter{Namespaces: []string{"ns2"}},
+			[]string{"ns2/c"}, []string{"ns2/c-xyz"}, nil, []string{"ns2"}},
+		{"namespace labels select Namespace objects", source.Filter{NamespaceLabels: selector("team in (shop)")},
+			[]string{"ns1/a", "ns1/b", "ns2/c"}, []string{"ns1/a-xyz", "ns1/b-xyz", "ns2/c-xyz"}, []string{"ns1/p"}, []string{"ns1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			snap, err := New([]string{p}, tt.filter, false).Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "services", serviceKeys(snap), tt.services)
+			equal(t, "slices", sliceKeys(snap), tt.slices)
+			equal(t, "pods", podKeys(snap), tt.pods)
+			equal(t, "namespaces", namespaceNames(snap), tt.namespaces)
+		})
 	}
-	equal(t, "services", serviceKeys(snap), []string{"ns1/a"})
-	equal(t, "slices", sliceKeys(snap), []string{"ns1/a-xyz"})
-	equal(t, "pods (not filtered)", podKeys(snap), []string{"default/p"})
 }
 
 func TestLoadBrokenDocumentNamesFileAndDocument(t *testing.T) {
@@ -433,7 +464,7 @@ func TestLoadBrokenDocumentNamesFileAndDocument(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), tt.file)
 			writeFile(t, p, tt.content)
-			_, err := NewManifests([]string{p}, Filter{}).Load()
+			_, err := New([]string{p}, source.Filter{}, false).Load()
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -449,13 +480,13 @@ func TestLoadBrokenDocumentNamesFileAndDocument(t *testing.T) {
 
 func TestLoadMissingPathFails(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "nope.yaml")
-	_, err := NewManifests([]string{p}, Filter{}).Load()
+	_, err := New([]string{p}, source.Filter{}, false).Load()
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load = %v, want a not-exist error", err)
 	}
 }
 
-// runner runs a Manifests' Run in the background for a test and stops it at cleanup.
+// runner runs a Source's Run in the background for a test and stops it at cleanup.
 type runner struct {
 	sink   *fakeSink
 	errs   chan error
@@ -464,7 +495,7 @@ type runner struct {
 	done   chan struct{}
 }
 
-func startRun(t *testing.T, m *Manifests) *runner {
+func startRun(t *testing.T, m *Source) *runner {
 	t.Helper()
 	r := &runner{sink: newFakeSink(t), errs: make(chan error, 16), done: make(chan struct{})}
 	m.OnError = func(err error) { r.errs <- err }
@@ -522,7 +553,7 @@ func TestRunReplacesOnChangeOnly(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.yaml")
 	writeFile(t, a, svcYAML("a", "10.96.0.1"))
-	m := NewManifests([]string{dir}, Filter{})
+	m := New([]string{dir}, source.Filter{}, false)
 	if _, err := m.Load(); err != nil {
 		t.Fatal(err)
 	}
@@ -550,7 +581,7 @@ func TestRunReplacesOnChangeOnly(t *testing.T) {
 func TestRunWithoutLoadReplacesAtOnce(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a.yaml")
 	writeFile(t, p, svcYAML("a", "10.96.0.1"))
-	r := startRun(t, NewManifests([]string{p}, Filter{}))
+	r := startRun(t, New([]string{p}, source.Filter{}, false))
 	equal(t, "services", serviceKeys(r.replaced(t)), []string{"default/a"})
 }
 
@@ -559,7 +590,7 @@ func TestRunKeepsLastGoodDataOfBrokenFile(t *testing.T) {
 	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
 	writeFile(t, a, svcYAML("a", "10.96.0.1"))
 	writeFile(t, b, svcYAML("b", "10.96.0.2"))
-	m := NewManifests([]string{dir}, Filter{})
+	m := New([]string{dir}, source.Filter{}, false)
 	if _, err := m.Load(); err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +622,7 @@ func TestRunKeepsLastGoodDataOfBrokenFile(t *testing.T) {
 func TestRunKeepsDataOfVanishedPath(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a.yaml")
 	writeFile(t, p, svcYAML("a", "10.96.0.1"))
-	m := NewManifests([]string{p}, Filter{})
+	m := New([]string{p}, source.Filter{}, false)
 	if _, err := m.Load(); err != nil {
 		t.Fatal(err)
 	}
@@ -616,7 +647,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		NewManifests([]string{p}, Filter{}).Run(ctx, newFakeSink(t), time.Hour)
+		New([]string{p}, source.Filter{}, false).Run(ctx, newFakeSink(t), time.Hour)
 	}()
 	cancel()
 	select {
@@ -627,7 +658,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 }
 
 func TestExampleCluster(t *testing.T) {
-	snap, err := NewManifests([]string{"../../examples/cluster.yaml"}, Filter{}).Load()
+	snap, err := New([]string{"../../../examples/cluster.yaml"}, source.Filter{}, false).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -681,4 +712,12 @@ func TestExampleCluster(t *testing.T) {
 	if hostnames == nil || !reflect.DeepEqual(hostnames.Ports, []model.Port{{Name: "default", Protocol: "tcp", Port: 9376}}) || hostnames.Endpoints.Len() != 3 {
 		t.Errorf("hostnames slice = %+v", hostnames)
 	}
+}
+
+func addrs(ss ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range ss {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package kube
+package source
 
 import (
 	"strconv"
@@ -26,12 +26,11 @@ func MirrorEndpoints(ep *corev1.Endpoints, podNames bool) []*model.EndpointSlice
 	for _, ss := range ep.Subsets {
 		var ports []model.Port
 		for _, p := range ss.Ports {
-			n, ok := portNumber(p.Port)
-			if !ok {
-				continue
+			if mp, ok := convertPort(p.Name, string(p.Protocol), p.Port); ok {
+				ports = append(ports, mp)
 			}
-			ports = append(ports, model.Port{Name: intern(p.Name), Protocol: protocol(string(p.Protocol)), Port: n})
 		}
+		ports = internPorts(ports)
 		var v4, v6 []model.Endpoint
 		seen := map[string]bool{}
 		for _, a := range ss.Addresses { // notReadyAddresses are never named
@@ -58,17 +57,10 @@ func MirrorEndpoints(ep *corev1.Endpoints, podNames bool) []*model.EndpointSlice
 				Namespace: ep.Namespace,
 				Name:      ep.Name + "-" + strconv.Itoa(len(out)+1),
 				Service:   ep.Name,
-				Ports:     clonePorts(ports),
+				Ports:     ports,
 				Endpoints: model.NewEndpoints(eps),
 			})
 		}
 	}
 	return out
-}
-
-func clonePorts(p []model.Port) []model.Port {
-	if p == nil {
-		return nil
-	}
-	return append([]model.Port(nil), p...)
 }

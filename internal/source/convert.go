@@ -1,4 +1,4 @@
-package kube
+package source
 
 import (
 	"maps"
@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/clusterdns/clusterdns/internal/model"
 )
@@ -26,7 +27,7 @@ func ConvertService(svc *corev1.Service) *model.Service {
 		return nil
 	}
 	out := &model.Service{
-		Namespace:   intern(svc.Namespace),
+		Namespace:   Intern(svc.Namespace),
 		Name:        svc.Name,
 		HasSelector: len(svc.Spec.Selector) > 0,
 		Ports:       convertServicePorts(svc.Spec.Ports),
@@ -52,13 +53,19 @@ func ConvertService(svc *corev1.Service) *model.Service {
 func convertServicePorts(ports []corev1.ServicePort) []model.Port {
 	var out []model.Port
 	for _, p := range ports {
-		n, ok := portNumber(p.Port)
-		if !ok {
-			continue
+		if mp, ok := convertPort(p.Name, string(p.Protocol), p.Port); ok {
+			out = append(out, mp)
 		}
-		out = append(out, model.Port{Name: intern(p.Name), Protocol: protocol(string(p.Protocol)), Port: n})
 	}
 	return internPorts(out)
+}
+
+// convertPort is one port of any kind of object, refused when its number is not a valid port.
+func convertPort(name, proto string, number int32) (model.Port, bool) {
+	if number < 1 || number > 65535 {
+		return model.Port{}, false
+	}
+	return model.Port{Name: Intern(name), Protocol: protocol(proto), Port: uint16(number)}, true
 }
 
 // ConvertEndpointSlice returns the slim form of a discovery.k8s.io/v1 EndpointSlice, or nil for a
@@ -76,7 +83,7 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 	if svc == "" {
 		return nil
 	}
-	out := &model.EndpointSlice{Namespace: intern(es.Namespace), Name: es.Name, Service: svc, LastChange: es.CreationTimestamp.Time}
+	out := &model.EndpointSlice{Namespace: Intern(es.Namespace), Name: es.Name, Service: svc, LastChange: es.CreationTimestamp.Time}
 	if t, err := time.Parse(time.RFC3339Nano, es.Annotations[triggerTimeAnnotation]); err == nil {
 		out.LastChange = t
 	}
@@ -84,18 +91,9 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 		if p.Port == nil {
 			continue
 		}
-		n, ok := portNumber(*p.Port)
-		if !ok {
-			continue
+		if mp, ok := convertPort(ptr.Deref(p.Name, ""), string(ptr.Deref(p.Protocol, "")), *p.Port); ok {
+			out.Ports = append(out.Ports, mp)
 		}
-		mp := model.Port{Protocol: "tcp", Port: n}
-		if p.Name != nil {
-			mp.Name = intern(*p.Name)
-		}
-		if p.Protocol != nil {
-			mp.Protocol = protocol(string(*p.Protocol))
-		}
-		out.Ports = append(out.Ports, mp)
 	}
 	out.Ports = internPorts(out.Ports)
 	var ready []model.Endpoint
@@ -141,7 +139,7 @@ func ConvertPod(pod *corev1.Pod) *model.Pod {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return nil
 	}
-	out := &model.Pod{Namespace: intern(pod.Namespace), Name: pod.Name}
+	out := &model.Pod{Namespace: Intern(pod.Namespace), Name: pod.Name}
 	for _, ip := range pod.Status.PodIPs {
 		if a, ok := parseAddr(ip.IP); ok {
 			out.IPs = append(out.IPs, a)
@@ -189,14 +187,6 @@ func protocol(p string) string {
 	return strings.ToLower(p)
 }
 
-// portNumber converts a port number, refusing what is not a valid port.
-func portNumber(p int32) (uint16, bool) {
-	if p < 1 || p > 65535 {
-		return 0, false
-	}
-	return uint16(p), true
-}
-
-// intern returns the one copy of a namespace or port name: every object decoded from the API
+// Intern returns the one copy of a namespace or port name: every object decoded from the API
 // carries its own, and a namespace can hold thousands of objects, most with the same few port names.
-func intern(namespace string) string { return unique.Make(namespace).Value() }
+func Intern(namespace string) string { return unique.Make(namespace).Value() }

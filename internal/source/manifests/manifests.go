@@ -1,4 +1,4 @@
-package kube
+package manifests
 
 import (
 	"context"
@@ -11,31 +11,30 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
 )
-
-// DefaultInterval is the polling interval Run uses when given none.
-const DefaultInterval = 5 * time.Second
 
 // manifestExts are the file name endings read from a directory.
 var manifestExts = []string{".yaml", ".yml", ".json"}
 
-// Manifests is the offline source: Kubernetes objects read from manifest files (YAML or JSON,
+// Source is the offline source: Kubernetes objects read from manifest files (YAML or JSON,
 // multi-document, kind List, typed lists), such as `kubectl get ... -o yaml` prints.
 //
 // Each path is a file or a directory; of a directory every *.yaml, *.yml and *.json file directly
-// inside is read (sorted by name, not recursive, hidden files skipped). Services and EndpointSlices
-// pass through the Filter; kinds DNS does not read are skipped; legacy v1 Endpoints are mirrored
+// inside is read (sorted by name, not recursive, hidden files skipped). Every object passes
+// through the Filter; kinds DNS does not read are skipped; legacy v1 Endpoints are mirrored
 // into EndpointSlices for services that no EndpointSlice in the whole data set belongs to.
 //
 // Load reads everything once; Run then polls for changes. Both share one per-file cache.
-type Manifests struct {
+type Source struct {
 	// OnError receives the errors Run meets (a file that fails to parse or cannot be read, a path
 	// that disappeared); Run keeps serving that file's last good objects. Each error is reported
 	// once, not at every poll. Nil means no report. Set it before Load or Run.
 	OnError func(error)
 
-	paths  []string
-	filter Filter
+	paths    []string
+	filter   source.Filter
+	podNames bool
 
 	mu       sync.Mutex
 	files    map[string]*fileState // by file path
@@ -52,11 +51,13 @@ type fileState struct {
 	objs  *fileObjects // last good objects; nil when the file never parsed
 }
 
-// NewManifests returns a file source over the given files and directories.
-func NewManifests(paths []string, f Filter) *Manifests {
-	return &Manifests{
+// New returns a file source over the given files and directories, serving what the filter keeps.
+// With podNames, endpoints without a hostname are named by their pod (endpoint_pod_names).
+func New(paths []string, f source.Filter, podNames bool) *Source {
+	return &Source{
 		paths:    slices.Clone(paths),
 		filter:   f,
+		podNames: podNames,
 		files:    map[string]*fileState{},
 		reported: map[string]string{},
 	}
@@ -65,7 +66,7 @@ func NewManifests(paths []string, f Filter) *Manifests {
 // Load reads every file and returns the merged data. Any error (missing path, unreadable or
 // unparseable file) fails the whole Load and leaves the cache as it was; on success the cache is
 // primed, so a following Run only rereads what changed since.
-func (m *Manifests) Load() (*model.Snapshot, error) {
+func (m *Source) Load() (*model.Snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
@@ -89,7 +90,7 @@ func (m *Manifests) Load() (*model.Snapshot, error) {
 	return merge(next), nil
 }
 
-// Run polls the files every interval (DefaultInterval when interval <= 0), starting at once, and
+// Run polls the files every interval, starting at once, and
 // returns when ctx is done. A poll looks at the file set, sizes and modification times, rereads
 // only the files that changed and, when the data changed, hands the whole merged data set to
 // sink.Replace. Nothing is called when nothing changed — in particular the first poll after a
@@ -99,10 +100,7 @@ func (m *Manifests) Load() (*model.Snapshot, error) {
 // while changes of other files apply. A file that vanished from a directory drops its objects; a
 // configured path that vanished (or cannot be listed) is reported and its files' objects stay.
 // Run must not be called twice at the same time.
-func (m *Manifests) Run(ctx context.Context, sink Sink, interval time.Duration) {
-	if interval <= 0 {
-		interval = DefaultInterval
-	}
+func (m *Source) Run(ctx context.Context, sink source.Sink, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -121,7 +119,7 @@ func (m *Manifests) Run(ctx context.Context, sink Sink, interval time.Duration) 
 }
 
 // poll rereads changed files and returns the merged data, or nil when nothing changed.
-func (m *Manifests) poll() *model.Snapshot {
+func (m *Source) poll() *model.Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
@@ -194,7 +192,7 @@ func (m *Manifests) poll() *model.Snapshot {
 
 // report hands err to OnError. Errors of a listing or stat (seen != nil) are reported only when
 // their message changed since the last poll.
-func (m *Manifests) report(key string, err error, seen map[string]bool) {
+func (m *Source) report(key string, err error, seen map[string]bool) {
 	if seen != nil {
 		seen[key] = true
 		if m.reported[key] == err.Error() {
@@ -208,13 +206,13 @@ func (m *Manifests) report(key string, err error, seen map[string]bool) {
 }
 
 // read reads and decodes one file.
-func (m *Manifests) read(path string) (*fileObjects, error) {
+func (m *Source) read(path string) (*fileObjects, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return decodeManifests(path, f, m.filter)
+	return decodeManifests(path, f, m.filter, m.podNames)
 }
 
 type listedFile struct {
@@ -230,7 +228,7 @@ type listing struct {
 
 // list expands the configured paths into files. The error returned is the first one met, for Load;
 // poll looks at rootErrs and the per-file errors instead.
-func (m *Manifests) list() (listing, error) {
+func (m *Source) list() (listing, error) {
 	var (
 		l     = listing{rootErrs: map[string]error{}}
 		first error

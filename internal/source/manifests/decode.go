@@ -1,4 +1,4 @@
-package kube
+package manifests
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
 )
 
 // fileObjects is what one manifest file holds, already converted and filtered.
@@ -57,8 +58,8 @@ var readKinds = map[schema.GroupKind]string{
 
 // decodeManifests reads a stream of YAML documents (separated by "---") or JSON objects. Errors
 // name the file and the 1-based document number.
-func decodeManifests(name string, r io.Reader, f Filter) (*fileObjects, error) {
-	d := &decoder{filter: f, out: &fileObjects{}}
+func decodeManifests(name string, r io.Reader, f source.Filter, podNames bool) (*fileObjects, error) {
+	d := &decoder{filter: f, podNames: podNames, out: &fileObjects{}}
 	dec := utilyaml.NewYAMLOrJSONDecoder(r, 4096)
 	for doc := 1; ; doc++ {
 		var raw json.RawMessage
@@ -76,8 +77,9 @@ func decodeManifests(name string, r io.Reader, f Filter) (*fileObjects, error) {
 }
 
 type decoder struct {
-	filter Filter
-	out    *fileObjects
+	filter   source.Filter
+	podNames bool // endpoint_pod_names
+	out      *fileObjects
 }
 
 // document decodes one document (or one item of a List) in JSON form.
@@ -169,33 +171,39 @@ func withNamespace(m *metav1.ObjectMeta) {
 
 func (d *decoder) service(o *corev1.Service) {
 	withNamespace(&o.ObjectMeta)
-	if !d.filter.Keep(o.Labels) {
+	if !d.filter.Keep(source.Services, o.Namespace, o.Labels) {
 		return
 	}
-	if s := ConvertService(o); s != nil {
+	if s := source.ConvertService(o); s != nil {
 		d.out.services = append(d.out.services, s)
 	}
 }
 
 func (d *decoder) slice(o *discoveryv1.EndpointSlice) {
 	withNamespace(&o.ObjectMeta)
-	if !d.filter.Keep(o.Labels) {
+	if !d.filter.Keep(source.EndpointSlices, o.Namespace, o.Labels) {
 		return
 	}
-	if s := ConvertEndpointSlice(o, d.filter.PodNames); s != nil {
+	if s := source.ConvertEndpointSlice(o, d.podNames); s != nil {
 		d.out.slices = append(d.out.slices, s)
 	}
 }
 
 func (d *decoder) pod(o *corev1.Pod) {
 	withNamespace(&o.ObjectMeta)
-	if p := ConvertPod(o); p != nil {
+	if !d.filter.Keep(source.Pods, o.Namespace, o.Labels) {
+		return
+	}
+	if p := source.ConvertPod(o); p != nil {
 		d.out.pods = append(d.out.pods, p)
 	}
 }
 
 func (d *decoder) namespace(o *corev1.Namespace) {
-	if n := ConvertNamespace(o); n != nil {
+	if !d.filter.Keep(source.Namespaces, o.Name, o.Labels) {
+		return
+	}
+	if n := source.ConvertNamespace(o); n != nil {
 		d.out.namespaces = append(d.out.namespaces, n)
 	}
 }
@@ -208,13 +216,10 @@ func (d *decoder) endpoints(o *corev1.Endpoints) {
 	for k, v := range o.Labels {
 		l[k] = v
 	}
-	l[serviceNameLabel] = o.Name
-	if !d.filter.Keep(l) {
+	l[discoveryv1.LabelServiceName] = o.Name
+	if !d.filter.Keep(source.EndpointSlices, o.Namespace, l) {
 		return
 	}
-	slices := MirrorEndpoints(o, d.filter.PodNames)
-	if o.Labels[skipMirrorLabel] == "true" {
-		return
-	}
+	slices := source.MirrorEndpoints(o, d.podNames)
 	d.out.endpoints = append(d.out.endpoints, mirroredEndpoints{namespace: o.Namespace, service: o.Name, slices: slices})
 }

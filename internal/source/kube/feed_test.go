@@ -4,6 +4,9 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/internal/model"
+	"github.com/clusterdns/clusterdns/internal/source"
+
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -18,13 +21,14 @@ func slice(ns, name, svc string) *discoveryv1.EndpointSlice {
 	return es
 }
 
-// heldFeed is a feed whose sink is held: the keys of the objects it holds.
-func heldFeed() (*feed, map[string]bool) {
+// heldFeed is a feed of EndpointSlices whose sink is held: the keys of the objects it holds.
+func heldFeed() (*feed[model.EndpointSlice], map[string]bool) {
 	held := map[string]bool{}
-	f := &feed{
-		upsert: func(o any) { held[o.(interface{ Key() string }).Key()] = true },
-		remove: func(ns, name string) { delete(held, ns+"/"+name) },
-		retain: func(listed []ObjectKey) {
+	f := &feed[model.EndpointSlice]{
+		convert: sliceConverter(source.Filter{}, false),
+		upsert:  func(sl *model.EndpointSlice) { held[sl.Key()] = true },
+		remove:  func(ns, name string) { delete(held, ns+"/"+name) },
+		retain: func(listed []source.ObjectKey) {
 			keep := map[string]bool{}
 			for _, k := range listed {
 				keep[k.Namespace+"/"+k.Name] = true
@@ -58,11 +62,13 @@ func TestFeedRelistDeletesWhatTheListNoLongerHas(t *testing.T) {
 func TestFeedDeletes(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
-		apply func(f *feed) error
+		apply func(f *feed[model.EndpointSlice]) error
 	}{
-		{"a deleted object", func(f *feed) error { return f.Delete(slice("a", "web-1", "web")) }},
-		{"a delete whose final state is unknown", func(f *feed) error { return f.Delete(cache.DeletedFinalStateUnknown{Key: "a/web-1"}) }},
-		{"an update to an object that serves no name", func(f *feed) error { return f.Update(slice("a", "web-1", "")) }},
+		{"a deleted object", func(f *feed[model.EndpointSlice]) error { return f.Delete(slice("a", "web-1", "web")) }},
+		{"a delete whose final state is unknown", func(f *feed[model.EndpointSlice]) error {
+			return f.Delete(cache.DeletedFinalStateUnknown{Key: "a/web-1"})
+		}},
+		{"an update to an object that serves no name", func(f *feed[model.EndpointSlice]) error { return f.Update(slice("a", "web-1", "")) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, held := heldFeed()

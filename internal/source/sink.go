@@ -1,6 +1,8 @@
-// Package kube reads Kubernetes objects, from the API server through client-go or from manifest
-// files, and hands them on in the slim form of package model. It knows nothing of DNS.
-package kube
+// Package source holds what the two sources of Kubernetes objects share: the conversion of API
+// objects into the slim form of package model, the Filter that chooses what is served, and the
+// Sink they hand objects to. The API source is package source/kube, the file source package
+// source/manifests. None of them knows anything of DNS.
+package source
 
 import "github.com/clusterdns/clusterdns/internal/model"
 
@@ -19,7 +21,7 @@ type Sink interface {
 	// listed: a re-list hands over what it listed, so the sources need not keep a key of every
 	// object.
 	Retain(kind Kind, namespace string, listed []ObjectKey)
-	// Replace swaps the whole data set for the snapshot.
+	// Replace swaps the whole data set for the snapshot, as a client-go store's Replace does.
 	Replace(*model.Snapshot)
 }
 

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// BinDir builds the control-plane binaries with test/e2e/tools/build.sh,
+// BinDir builds the control-plane binaries with test/controlplane/tools/build.sh,
 // which caches them outside the checkout (instant once built; several
 // minutes cold), and returns the directory holding them. The build's log
 // goes to stderr.
@@ -22,7 +22,7 @@ func BinDir(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("locate main module: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test", "e2e", "tools", "build.sh"))
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test", "controlplane", "tools", "build.sh"))
 	cmd.Stderr = os.Stderr
 	// On cancellation, stop the whole build (go and its compilers), letting
 	// build.sh remove its temporary directory.

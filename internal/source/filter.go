@@ -1,0 +1,63 @@
+package source
+
+import (
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Filter is the Corefile's choice of which objects are served: the options namespaces,
+// namespace_labels and labels. Both sources apply it the same way: the API source puts it in its
+// list and watch requests as far as the API allows (ListOptions) and checks every object it
+// receives (Keep); the file source checks every object it decodes (Keep).
+type Filter struct {
+	// Namespaces are the only namespaces served; empty serves all.
+	Namespaces []string
+	// NamespaceLabels selects the namespaces served by their labels; nil serves all. A namespace's
+	// names are then served only while its (matching) Namespace object is known, so a namespace
+	// that stops matching takes its names away and one that starts to brings them back.
+	NamespaceLabels labels.Selector
+	// Labels selects the Services and EndpointSlices served by their labels; nil serves all.
+	Labels labels.Selector
+}
+
+// Keep reports whether an object of kind is served. namespace is the object's namespace, or a
+// Namespace's own name; objLabels are the object's labels.
+func (f Filter) Keep(kind Kind, namespace string, objLabels map[string]string) bool {
+	if len(f.Namespaces) > 0 && !slices.Contains(f.Namespaces, namespace) {
+		return false
+	}
+	switch kind {
+	case Services, EndpointSlices:
+		return f.Labels == nil || f.Labels.Matches(labels.Set(objLabels))
+	case Namespaces:
+		return f.NamespaceLabels == nil || f.NamespaceLabels.Matches(labels.Set(objLabels))
+	}
+	return true
+}
+
+// ByNamespaceObject tells whether a namespace is served only while its Namespace object is known
+// (namespace_labels): without it, a service also makes its namespace exist, since manifest files
+// often leave Namespace objects out.
+func (f Filter) ByNamespaceObject() bool { return f.NamespaceLabels != nil }
+
+// ListOptions narrows a list or watch of kind as far as the API server can, so that it sends only
+// what is served: label selectors, and a single namespace by name. Several namespaces are chosen
+// by listing each one (Services, EndpointSlices, Pods) or checked by Keep (Namespaces).
+func (f Filter) ListOptions(kind Kind, opts *metav1.ListOptions) {
+	switch kind {
+	case Services, EndpointSlices:
+		if f.Labels != nil {
+			opts.LabelSelector = f.Labels.String()
+		}
+	case Namespaces:
+		if f.NamespaceLabels != nil {
+			opts.LabelSelector = f.NamespaceLabels.String()
+		}
+		if len(f.Namespaces) == 1 {
+			opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", f.Namespaces[0]).String()
+		}
+	}
+}
