@@ -14,6 +14,8 @@ import (
 	"github.com/miekg/dns"
 )
 
+// Tests cite the rules of docs/spec-rules.md as "rule N".
+
 // exampleCluster is the demo cluster of `make run`; the spec tests run against it so that the demo
 // can never drift from what the plugin answers.
 const exampleCluster = "examples/cluster.yaml"

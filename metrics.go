@@ -35,7 +35,7 @@ var (
 	})
 
 	// apiReachable tells whether the answers are current: 0 while the API server is unreachable
-	// and the last data is served (the incumbent gives no such signal).
+	// and the last data is served (the kubernetes plugin gives no such signal).
 	apiReachable = promauto.NewGauge(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

@@ -13,7 +13,7 @@ func TestPodsDisabled(t *testing.T) {
 	runCases(t, newPlugin(t, "pods disabled", exampleCluster), []test.Case{
 		nx("10-244-1-11.default.pod.cluster.local.", dns.TypeA),
 		nx("1-2-3-4.default.pod.cluster.local.", dns.TypeA),
-		// The namespace's pod name is an empty non-terminal whatever the mode (the incumbent
+		// The namespace's pod name is an empty non-terminal whatever the mode (the kubernetes plugin
 		// answers NXDOMAIN here).
 		nodata("default.pod.cluster.local.", dns.TypeA),
 	})

@@ -117,8 +117,8 @@ func (b *builder) clusterIP(out *setBuilder, svc *model.Service, base string, sl
 }
 
 // clusterIPLazy builds, on demand, the SRV at a ClusterIP service's name (one per port, as the
-// incumbent answers; the spec names only _port._proto) and "<endpoint>.<service>", as the
-// incumbent answers them: both are rarely asked, and precomputing them would cost memory per
+// kubernetes plugin answers; the spec names only _port._proto) and "<endpoint>.<service>", as the
+// kubernetes plugin answers them: both are rarely asked, and precomputing them would cost memory per
 // service and per endpoint. svc and slices are never modified once stored.
 func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice) func(name, label string) ([]index.Set, bool) {
 	return func(name, label string) ([]index.Set, bool) {
@@ -152,7 +152,7 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 	}
 }
 
-// headlessSRV builds, on demand, the N x M SRV at a headless service's name: the incumbent answers
+// headlessSRV builds, on demand, the N x M SRV at a headless service's name: the kubernetes plugin answers
 // them, the spec names only _port._proto, and precomputed they would cost memory per endpoint.
 func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label string) ([]index.Set, bool) {
 	return func(name, label string) ([]index.Set, bool) {
@@ -285,7 +285,7 @@ func (b *builder) verifiedPod(addrs *podAddrs) func(name, label string) ([]index
 
 // insecurePod answers "<dashed-ip>.<ns>.pod.<zone>" for any well-formed address ("pods insecure").
 // Only names one label below the namespace exist, so "x.1-2-3-4.<ns>.pod.<zone>" is NXDOMAIN, not
-// an alias (the incumbent's unbounded name space).
+// an alias (the kubernetes plugin's unbounded name space).
 func (b *builder) insecurePod(name, label string) ([]index.Set, bool) {
 	ip, ok := parseDashed(label)
 	if !ok {
@@ -364,7 +364,7 @@ func addrType(ip netip.Addr) uint16 {
 }
 
 // setSRVWeights gives each SRV in a set an equal share of 100 (RFC 2782: equal weights, equal
-// chance), as the incumbent does.
+// chance), as the kubernetes plugin does.
 func setSRVWeights(list []building) {
 	for _, s := range list {
 		if s.t != dns.TypeSRV || len(s.rrs) == 0 {

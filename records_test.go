@@ -73,7 +73,7 @@ func TestClusterIPSRV(t *testing.T) { // rule 3
 			Answer: []dns.RR{test.SRV("_dns._udp.kube-dns.kube-system.svc.cluster.local. 5 IN SRV 0 100 53 kube-dns.kube-system.svc.cluster.local.")},
 			Extra:  []dns.RR{test.A("kube-dns.kube-system.svc.cluster.local. 5 IN A 10.96.0.10")}},
 		// An unnamed port has no _port._proto name, but the service name answers SRV for every
-		// port, as the incumbent does.
+		// port, as the kubernetes plugin does.
 		nx("_tcp.my-service.default.svc.cluster.local.", dns.TypeSRV),
 		{Qname: "my-service.default.svc.cluster.local.", Qtype: dns.TypeSRV,
 			Answer: []dns.RR{test.SRV("my-service.default.svc.cluster.local. 5 IN SRV 0 100 80 my-service.default.svc.cluster.local.")},
@@ -162,7 +162,7 @@ func TestExternalName(t *testing.T) { // rule 9 and 21
 	runCases(t, newPlugin(t, "", exampleCluster, inZoneExternalName), []test.Case{
 		{Qname: "my-database.default.svc.cluster.local.", Qtype: dns.TypeCNAME, Answer: []dns.RR{cname}},
 		// No full server runs in a unit test, so the external target cannot be resolved: the
-		// CNAME stays (the incumbent drops it and answers a bare NODATA).
+		// CNAME stays (the kubernetes plugin drops it and answers a bare NODATA).
 		{Qname: "my-database.default.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{cname}},
 		nx("x.my-database.default.svc.cluster.local.", dns.TypeA),
 		{Qname: "alias.default.svc.cluster.local.", Qtype: dns.TypeA, Answer: []dns.RR{

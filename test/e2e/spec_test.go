@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// The rules of /work/shared/spec-rules.md that a live cluster can show, asked over UDP and TCP
+// The rules of docs/spec-rules.md that a live cluster can show, asked over UDP and TCP
 // of the main instance (pods verified). Expected addresses are what the API server allocated.
 
 const zone = "cluster.local."

@@ -42,10 +42,10 @@ func plot(dir string, results []*scaleResult) error {
 	for _, r := range results {
 		q := r.Throughput.QPS
 		fmt.Fprintf(&b, "%d %.0f %.0f %.0f %s %s %s %s %.0f %.0f %.0f %.0f\n", r.Services,
-			median(q[ours]), median(q[incumbent]), median(q[whoami]),
-			mib(r.Memory[ours].RSS), mib(r.Memory[incumbent].RSS),
-			mib(r.heapData(ours)), mib(r.heapData(incumbent)), r.sizing(),
-			median(r.Throughput.perCPU(ours)), median(r.Throughput.perCPU(incumbent)), median(r.Throughput.perCPU(whoami)))
+			median(q[ours]), median(q[kubernetesPlugin]), median(q[whoami]),
+			mib(r.Memory[ours].RSS), mib(r.Memory[kubernetesPlugin].RSS),
+			mib(r.heapData(ours)), mib(r.heapData(kubernetesPlugin)), r.sizing(),
+			median(r.Throughput.perCPU(ours)), median(r.Throughput.perCPU(kubernetesPlugin)), median(r.Throughput.perCPU(whoami)))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "plot.dat"), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write plot data: %w", err)

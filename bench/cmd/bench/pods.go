@@ -21,7 +21,7 @@ const podWorkers = 24
 // notAPod is an address no pod has: the endpoints, hence the pods, are in 10.128.0.0/9.
 var notAPod = netip.MustParseAddr("10.127.0.1")
 
-// podsMemory is the memory of ours and the incumbent with "pods verified", which holds every pod's
+// podsMemory is the memory of ours and the kubernetes plugin with "pods verified", which holds every pod's
 // addresses, with a pod behind every endpoint.
 type podsMemory struct {
 	Pods       int
@@ -30,7 +30,7 @@ type podsMemory struct {
 }
 
 // measurePodsVerified creates the pod behind every endpoint of f, then starts ours and the
-// incumbent with "pods verified" one after the other, checks that each answers a pod's name and
+// the kubernetes plugin with "pods verified" one after the other, checks that each answers a pod's name and
 // not another address's, measures their memory and saves their heap profiles (tagged pods-tag).
 // Servers started before must be stopped: pod creation takes both cores.
 func measurePodsVerified(ctx context.Context, cp *controlplane.ControlPlane, f *cluster.Fixture, bin, dir, profiles, tag string, log io.Writer) (*podsMemory, []profile, error) {
@@ -49,7 +49,7 @@ func measurePodsVerified(ctx context.Context, cp *controlplane.ControlPlane, f *
 		return nil, nil, err
 	}
 	var servers []*server
-	for _, name := range []string{ours, incumbent} {
+	for _, name := range []string{ours, kubernetesPlugin} {
 		s, err := startServer(bin, filepath.Join(dir, "pods-verified"), name, cp.Kubeconfig, podsVerified)
 		if err != nil {
 			return nil, nil, err

@@ -76,22 +76,22 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	t, l := r.Throughput, r.Latency
 	q := func(name string) float64 { return median(t.QPS[name]) }
 	row(b, fmt.Sprintf("QPS, one core (median of %d)", len(t.QPS[ours])),
-		fmt.Sprintf("%.0f", q(ours)), fmt.Sprintf("%.0f", q(incumbent)), fmt.Sprintf("%.0f", q(whoami)),
-		fmt.Sprintf("%.2fx", median(ratios(t.QPS[ours], t.QPS[incumbent]))), fmt.Sprintf("%.2fx", median(ratios(t.QPS[ours], t.QPS[whoami]))))
+		fmt.Sprintf("%.0f", q(ours)), fmt.Sprintf("%.0f", q(kubernetesPlugin)), fmt.Sprintf("%.0f", q(whoami)),
+		fmt.Sprintf("%.2fx", median(ratios(t.QPS[ours], t.QPS[kubernetesPlugin]))), fmt.Sprintf("%.2fx", median(ratios(t.QPS[ours], t.QPS[whoami]))))
 	busy := func(name string) string { return fmt.Sprintf("%.0f%%", 100*median(t.CPU[name])) }
-	row(b, "server CPU busy during those runs", busy(ours), busy(incumbent), busy(whoami), "", "")
+	row(b, "server CPU busy during those runs", busy(ours), busy(kubernetesPlugin), busy(whoami), "", "")
 	pc := func(name string) string { return fmt.Sprintf("%.0f", median(t.perCPU(name))) }
-	row(b, "QPS per CPU-second of the server", pc(ours), pc(incumbent), pc(whoami),
-		fmt.Sprintf("%.2fx", median(ratios(t.perCPU(ours), t.perCPU(incumbent)))), fmt.Sprintf("%.2fx", median(ratios(t.perCPU(ours), t.perCPU(whoami)))))
+	row(b, "QPS per CPU-second of the server", pc(ours), pc(kubernetesPlugin), pc(whoami),
+		fmt.Sprintf("%.2fx", median(ratios(t.perCPU(ours), t.perCPU(kubernetesPlugin)))), fmt.Sprintf("%.2fx", median(ratios(t.perCPU(ours), t.perCPU(whoami)))))
 	row(b, "noise floor: kubernetes run 2 / run 1", "", fmt.Sprintf("%.2fx (min %.2f, max %.2f)", median(t.Noise), slices.Min(t.Noise), slices.Max(t.Noise)), "", "", "")
 	avg := func(name string) string { return us(median(t.Avg[name])) }
-	row(b, "average latency at full speed", avg(ours), avg(incumbent), avg(whoami), "", "")
+	row(b, "average latency at full speed", avg(ours), avg(kubernetesPlugin), avg(whoami), "", "")
 	lat := func(v map[string][]time.Duration, name string) string { return us(median(v[name])) }
-	row(b, fmt.Sprintf("p50 at %d qps", l.Rate), lat(l.P50, ours), lat(l.P50, incumbent), lat(l.P50, whoami),
-		durRatio(median(l.P50[ours]), median(l.P50[incumbent])), "")
-	row(b, fmt.Sprintf("p99 at %d qps", l.Rate), lat(l.P99, ours), lat(l.P99, incumbent), lat(l.P99, whoami),
-		durRatio(median(l.P99[ours]), median(l.P99[incumbent])), "")
-	row(b, "queries lost in the latency runs", fmt.Sprint(l.Lost[ours]), fmt.Sprint(l.Lost[incumbent]), fmt.Sprint(l.Lost[whoami]), "", "")
+	row(b, fmt.Sprintf("p50 at %d qps", l.Rate), lat(l.P50, ours), lat(l.P50, kubernetesPlugin), lat(l.P50, whoami),
+		durRatio(median(l.P50[ours]), median(l.P50[kubernetesPlugin])), "")
+	row(b, fmt.Sprintf("p99 at %d qps", l.Rate), lat(l.P99, ours), lat(l.P99, kubernetesPlugin), lat(l.P99, whoami),
+		durRatio(median(l.P99[ours]), median(l.P99[kubernetesPlugin])), "")
+	row(b, "queries lost in the latency runs", fmt.Sprint(l.Lost[ours]), fmt.Sprint(l.Lost[kubernetesPlugin]), fmt.Sprint(l.Lost[whoami]), "", "")
 	for _, m := range []struct {
 		label string
 		of    func(readiness) time.Duration
@@ -103,38 +103,38 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 			}
 			return median(d)
 		}
-		row(b, fmt.Sprintf("%s (median of %d starts)", m.label, readyRounds), ms(rd(ours)), ms(rd(incumbent)), ms(rd(whoami)), durRatio(rd(ours), rd(incumbent)), "")
+		row(b, fmt.Sprintf("%s (median of %d starts)", m.label, readyRounds), ms(rd(ours)), ms(rd(kubernetesPlugin)), ms(rd(whoami)), durRatio(rd(ours), rd(kubernetesPlugin)), "")
 	}
 	mem := r.Memory
-	row(b, "RSS after sync, MiB", mib(mem[ours].RSS), mib(mem[incumbent].RSS), mib(mem[whoami].RSS), ratio(mem[ours].RSS, mem[incumbent].RSS), "")
-	row(b, "Go heap in use after GC, MiB", mib(mem[ours].HeapInuse), mib(mem[incumbent].HeapInuse), mib(mem[whoami].HeapInuse), ratio(mem[ours].HeapInuse, mem[incumbent].HeapInuse), "")
-	row(b, "of which live objects (HeapAlloc), MiB", mib(mem[ours].HeapAlloc), mib(mem[incumbent].HeapAlloc), mib(mem[whoami].HeapAlloc), ratio(mem[ours].HeapAlloc, mem[incumbent].HeapAlloc), "")
-	oursData, incData := r.heapData(ours), r.heapData(incumbent)
+	row(b, "RSS after sync, MiB", mib(mem[ours].RSS), mib(mem[kubernetesPlugin].RSS), mib(mem[whoami].RSS), ratio(mem[ours].RSS, mem[kubernetesPlugin].RSS), "")
+	row(b, "Go heap in use after GC, MiB", mib(mem[ours].HeapInuse), mib(mem[kubernetesPlugin].HeapInuse), mib(mem[whoami].HeapInuse), ratio(mem[ours].HeapInuse, mem[kubernetesPlugin].HeapInuse), "")
+	row(b, "of which live objects (HeapAlloc), MiB", mib(mem[ours].HeapAlloc), mib(mem[kubernetesPlugin].HeapAlloc), mib(mem[whoami].HeapAlloc), ratio(mem[ours].HeapAlloc, mem[kubernetesPlugin].HeapAlloc), "")
+	oursData, incData := r.heapData(ours), r.heapData(kubernetesPlugin)
 	row(b, "heap for the cluster's data (minus whoami), MiB", mib(oursData), mib(incData), "", ratio(oursData, incData), "")
 	row(b, "published sizing (endpoints + services)/1000 + 54, MB", "", fmt.Sprintf("%.0f", r.sizing()), "", "", "")
 	ofSizing := func(name string) string { return fmt.Sprintf("%.2fx", float64(mem[name].RSS)/(1<<20)/r.sizing()) }
-	row(b, "RSS / published sizing", ofSizing(ours), ofSizing(incumbent), "", "", "")
+	row(b, "RSS / published sizing", ofSizing(ours), ofSizing(kubernetesPlugin), "", "", "")
 	pm := r.Pods.Memory
-	row(b, "RSS with pods verified, MiB", mib(pm[ours].RSS), mib(pm[incumbent].RSS), "", ratio(pm[ours].RSS, pm[incumbent].RSS), "")
-	row(b, "Go heap in use after GC with pods verified, MiB", mib(pm[ours].HeapInuse), mib(pm[incumbent].HeapInuse), "", ratio(pm[ours].HeapInuse, pm[incumbent].HeapInuse), "")
-	row(b, "of which live objects (HeapAlloc) with pods verified, MiB", mib(pm[ours].HeapAlloc), mib(pm[incumbent].HeapAlloc), "", ratio(pm[ours].HeapAlloc, pm[incumbent].HeapAlloc), "")
-	oursPods, incPods := r.podsHeapData(ours), r.podsHeapData(incumbent)
+	row(b, "RSS with pods verified, MiB", mib(pm[ours].RSS), mib(pm[kubernetesPlugin].RSS), "", ratio(pm[ours].RSS, pm[kubernetesPlugin].RSS), "")
+	row(b, "Go heap in use after GC with pods verified, MiB", mib(pm[ours].HeapInuse), mib(pm[kubernetesPlugin].HeapInuse), "", ratio(pm[ours].HeapInuse, pm[kubernetesPlugin].HeapInuse), "")
+	row(b, "of which live objects (HeapAlloc) with pods verified, MiB", mib(pm[ours].HeapAlloc), mib(pm[kubernetesPlugin].HeapAlloc), "", ratio(pm[ours].HeapAlloc, pm[kubernetesPlugin].HeapAlloc), "")
+	oursPods, incPods := r.podsHeapData(ours), r.podsHeapData(kubernetesPlugin)
 	row(b, "heap for the cluster's data with pods verified (minus whoami), MiB", mib(oursPods), mib(incPods), "", ratio(oursPods, incPods), "")
 	row(b, "published sizing with pods verified (pods + services)/250 + 56, MB", "", fmt.Sprintf("%.0f", r.podsSizing()), "", "", "")
 	ofPodsSizing := func(name string) string { return fmt.Sprintf("%.2fx", float64(pm[name].RSS)/(1<<20)/r.podsSizing()) }
-	row(b, "RSS with pods verified / published sizing", ofPodsSizing(ours), ofPodsSizing(incumbent), "", "", "")
+	row(b, "RSS with pods verified / published sizing", ofPodsSizing(ours), ofPodsSizing(kubernetesPlugin), "", "", "")
 	rl := r.Relist
-	row(b, "RSS before the re-list, MiB", mib(rl.Steady[ours]), mib(rl.Steady[incumbent]), "", "", "")
-	row(b, "peak RSS during the re-list, MiB", mib(rl.Peak[ours]), mib(rl.Peak[incumbent]), "", ratio(rl.Peak[ours], rl.Peak[incumbent]), "")
-	row(b, "re-list peak / before", ratio(rl.Peak[ours], rl.Steady[ours]), ratio(rl.Peak[incumbent], rl.Steady[incumbent]), "", "", "")
+	row(b, "RSS before the re-list, MiB", mib(rl.Steady[ours]), mib(rl.Steady[kubernetesPlugin]), "", "", "")
+	row(b, "peak RSS during the re-list, MiB", mib(rl.Peak[ours]), mib(rl.Peak[kubernetesPlugin]), "", ratio(rl.Peak[ours], rl.Peak[kubernetesPlugin]), "")
+	row(b, "re-list peak / before", ratio(rl.Peak[ours], rl.Steady[ours]), ratio(rl.Peak[kubernetesPlugin], rl.Steady[kubernetesPlugin]), "", "", "")
 	p := r.Programming
 	for _, kind := range changeKinds {
-		row(b, "programming latency p50 / p99, "+kind, pq(p.latencies(ours, kind)), pq(p.latencies(incumbent, kind)), "", "", "")
+		row(b, "programming latency p50 / p99, "+kind, pq(p.latencies(ours, kind)), pq(p.latencies(kubernetesPlugin, kind)), "", "", "")
 	}
-	row(b, "programming latency p50 / p99, all", pq(p.latencies(ours, "")), pq(p.latencies(incumbent, "")), "", "", "")
-	row(b, "programming latency, clusterdns minus kubernetes change by change, p50 / p99", "", "", "", pq(p.differences(ours, incumbent)), "")
-	row(b, "changes not seen in "+changeTimeout.String(), fmt.Sprint(p.missed(ours)), fmt.Sprint(p.missed(incumbent)), "", "", "")
-	row(b, "response codes (last run)", t.Rcodes[ours], t.Rcodes[incumbent], t.Rcodes[whoami], "", "")
+	row(b, "programming latency p50 / p99, all", pq(p.latencies(ours, "")), pq(p.latencies(kubernetesPlugin, "")), "", "", "")
+	row(b, "programming latency, clusterdns minus kubernetes change by change, p50 / p99", "", "", "", pq(p.differences(ours, kubernetesPlugin)), "")
+	row(b, "changes not seen in "+changeTimeout.String(), fmt.Sprint(p.missed(ours)), fmt.Sprint(p.missed(kubernetesPlugin)), "", "", "")
+	row(b, "response codes (last run)", t.Rcodes[ours], t.Rcodes[kubernetesPlugin], t.Rcodes[whoami], "", "")
 	fmt.Fprintf(b, "\nRe-list: from the API server stop until both served a new service: %s. Lists (plain or streamed) the restarted API server served until then, to both plugins and the controller manager: %s.\n\n",
 		rl.Took.Round(time.Millisecond), requestCounts(rl.Relists))
 	writeTargets(b, r)
@@ -153,12 +153,12 @@ func (r *scaleResult) minusEmpty(m memory) uint64 {
 	return m.HeapInuse - min(r.Memory[whoami].HeapInuse, m.HeapInuse)
 }
 
-// sizing is the incumbent's published memory sizing in MB for this cluster, pods not verified.
+// sizing is the kubernetes plugin's published memory sizing in MB for this cluster, pods not verified.
 func (r *scaleResult) sizing() float64 {
 	return float64(r.Endpoints+r.Services)/1000 + 54
 }
 
-// podsSizing is the incumbent's published memory sizing in MB with pods verified.
+// podsSizing is the kubernetes plugin's published memory sizing in MB with pods verified.
 func (r *scaleResult) podsSizing() float64 {
 	return float64(r.Pods.Pods+r.Services)/250 + 56
 }
@@ -174,18 +174,18 @@ func writeTargets(b *strings.Builder, r *scaleResult) {
 		target(fmt.Sprintf("QPS per core >= %.2fx %s (per CPU-second; raw QPS)", want, other), fmt.Sprintf("%.3fx; %.3fx", cpu, raw), cpu >= want)
 	}
 	qpsTarget(whoami, 0.95)
-	qpsTarget(incumbent, 1.35)
-	p99o, p99i := median(l.P99[ours]), median(l.P99[incumbent])
+	qpsTarget(kubernetesPlugin, 1.35)
+	p99o, p99i := median(l.P99[ours]), median(l.P99[kubernetesPlugin])
 	target(fmt.Sprintf("p99 at %d qps below kubernetes", l.Rate), us(p99o)+" vs "+us(p99i), p99o < p99i)
-	heap := float64(r.heapData(ours)) / float64(max(r.heapData(incumbent), 1))
+	heap := float64(r.heapData(ours)) / float64(max(r.heapData(kubernetesPlugin), 1))
 	target("heap for the cluster's data <= 0.4x kubernetes (pods insecure)", fmt.Sprintf("%.3fx", heap), heap <= 0.4)
-	podsHeap := float64(r.podsHeapData(ours)) / float64(max(r.podsHeapData(incumbent), 1))
+	podsHeap := float64(r.podsHeapData(ours)) / float64(max(r.podsHeapData(kubernetesPlugin), 1))
 	target("heap for the cluster's data <= 0.25x kubernetes (pods verified)", fmt.Sprintf("%.3fx", podsHeap), podsHeap <= 0.25)
 	peak := float64(rl.Peak[ours]) / float64(rl.Steady[ours])
 	target("re-list peak <= 1.3x steady RSS", fmt.Sprintf("%.3fx", peak), peak <= 1.3)
-	po, pi := sortedQuantile(p.latencies(ours, ""), 0.99), sortedQuantile(p.latencies(incumbent, ""), 0.99)
+	po, pi := sortedQuantile(p.latencies(ours, ""), 0.99), sortedQuantile(p.latencies(kubernetesPlugin, ""), 0.99)
 	target(fmt.Sprintf("programming latency p99 no worse than kubernetes (within the %s poll)", pollEvery), ms(po)+" vs "+ms(pi),
-		po <= pi+pollEvery && p.missed(ours) <= p.missed(incumbent))
+		po <= pi+pollEvery && p.missed(ours) <= p.missed(kubernetesPlugin))
 	b.WriteString("\n")
 }
 

@@ -95,7 +95,7 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 			return nil, err
 		}
 	}
-	for _, name := range []string{ours, incumbent} {
+	for _, name := range []string{ours, kubernetesPlugin} {
 		p, err := heapProfile(ctx, servers[name], profiles, tag)
 		if err != nil {
 			return nil, err
@@ -106,18 +106,18 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 	if r.Throughput, err = measureThroughput(ctx, servers, queries, cfg.rounds, cfg.duration, os.Stderr); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{ours, incumbent} {
+	for _, name := range []string{ours, kubernetesPlugin} {
 		p, err := cpuProfile(ctx, servers[name], queries, cfg.duration, profiles, tag)
 		if err != nil {
 			return nil, err
 		}
 		r.Profiles = append(r.Profiles, p)
 	}
-	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[incumbent]))
+	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[kubernetesPlugin]))
 	if r.Latency, err = measureLatency(ctx, servers, queries, cfg.rounds, cfg.duration, rate, os.Stderr); err != nil {
 		return nil, err
 	}
-	watching := []*server{servers[ours], servers[incumbent]}
+	watching := []*server{servers[ours], servers[kubernetesPlugin]}
 	if r.Programming, err = measureProgramming(ctx, client, watching, cfg.changes, os.Stderr); err != nil {
 		return nil, err
 	}
@@ -145,14 +145,14 @@ type readiness struct {
 // readyRounds is how many times each server is started to time its start-up; the last start stays.
 const readyRounds = 3
 
-// startServers starts whoami, ours and the incumbent one after the other, each once the previous
+// startServers starts whoami, ours and the kubernetes plugin one after the other, each once the previous
 // is ready, so that each start-up has the machine to itself, readyRounds times over, and returns
 // the servers of the last round and how long each start took until /ready answered 200.
 func startServers(ctx context.Context, bin, dir, kubeconfig string) (map[string]*server, map[string][]readiness, error) {
 	servers := map[string]*server{}
 	ready := map[string][]readiness{}
 	for round := range readyRounds {
-		for _, name := range []string{whoami, ours, incumbent} {
+		for _, name := range []string{whoami, ours, kubernetesPlugin} {
 			s, err := startServer(bin, dir, name, kubeconfig, podsInsecure)
 			if err != nil {
 				return servers, nil, err

@@ -16,9 +16,9 @@ import (
 
 // The three servers, in the order every round runs them.
 const (
-	ours      = "clusterdns"
-	incumbent = "kubernetes"
-	whoami    = "whoami"
+	ours             = "clusterdns"
+	kubernetesPlugin = "kubernetes"
+	whoami           = "whoami"
 )
 
 // serverCPU and clientCPU keep the DNS servers and dnsperf on separate cores.
@@ -44,9 +44,9 @@ const (
 	podsVerified = "verified"
 )
 
-// corefile is the server block for plugin (ours, incumbent or whoami) on the given ports: the same
+// corefile is the server block for plugin (ours, kubernetesPlugin or whoami) on the given ports: the same
 // plugins around it for all three, no cache, so that the plugin's own work is what differs; pods
-// is the pods mode of ours and the incumbent.
+// is the pods mode of ours and the kubernetes plugin.
 func corefile(plugin, kubeconfig, pods string, dnsPort, readyPort, metricsPort, pprofPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ".:%d {\n    bind 127.0.0.1\n", dnsPort)

@@ -11,11 +11,11 @@ import (
 type throughput struct {
 	QPS    map[string][]float64 // round by round
 	Avg    map[string][]time.Duration
-	Rcodes map[string]string // of the last round, to check that ours and the incumbent agree
+	Rcodes map[string]string // of the last round, to check that ours and the kubernetes plugin agree
 	// CPU is the server's CPU time over the run's length: near 1 when the server, not dnsperf, is
 	// the bottleneck.
 	CPU map[string][]float64
-	// Noise is the incumbent's second run of a round over its first: the noise floor of a ratio.
+	// Noise is the kubernetes plugin's second run of a round over its first: the noise floor of a ratio.
 	Noise []float64
 }
 
@@ -29,12 +29,12 @@ func (t *throughput) perCPU(name string) []float64 {
 	return out
 }
 
-// measureThroughput runs dnsperf at full speed against ours, the incumbent, whoami and the
-// incumbent again, in that order, rounds times.
+// measureThroughput runs dnsperf at full speed against ours, the kubernetes plugin, whoami and the
+// the kubernetes plugin again, in that order, rounds times.
 func measureThroughput(ctx context.Context, servers map[string]*server, file string, rounds int, d time.Duration, log io.Writer) (*throughput, error) {
 	t := &throughput{QPS: map[string][]float64{}, Avg: map[string][]time.Duration{}, Rcodes: map[string]string{}, CPU: map[string][]float64{}}
 	for r := range rounds {
-		for i, name := range []string{ours, incumbent, whoami, incumbent} {
+		for i, name := range []string{ours, kubernetesPlugin, whoami, kubernetesPlugin} {
 			before, err := cpuTime(servers[name].PID())
 			if err != nil {
 				return nil, err
@@ -50,7 +50,7 @@ func measureThroughput(ctx context.Context, servers map[string]*server, file str
 			busy := float64(after-before) / float64(d)
 			fmt.Fprintf(log, "throughput round %d/%d %-10s %8.0f qps, avg %v, lost %d, server CPU %.0f%%\n", r+1, rounds, name, p.QPS, p.AvgLatency, p.Lost, busy*100)
 			if i == 3 {
-				t.Noise = append(t.Noise, p.QPS/t.QPS[incumbent][r])
+				t.Noise = append(t.Noise, p.QPS/t.QPS[kubernetesPlugin][r])
 				continue
 			}
 			t.QPS[name] = append(t.QPS[name], p.QPS)
@@ -69,12 +69,12 @@ type latency struct {
 	Lost     map[string]int             // summed over rounds
 }
 
-// measureLatency sends rate queries per second to ours, the incumbent and whoami in turn, rounds
+// measureLatency sends rate queries per second to ours, the kubernetes plugin and whoami in turn, rounds
 // times, and takes the p50 and p99 of every run from dnsperf's per-query output.
 func measureLatency(ctx context.Context, servers map[string]*server, file string, rounds int, d time.Duration, rate int, log io.Writer) (*latency, error) {
 	l := &latency{Rate: rate, P50: map[string][]time.Duration{}, P99: map[string][]time.Duration{}, Lost: map[string]int{}}
 	for r := range rounds {
-		for _, name := range []string{ours, incumbent, whoami} {
+		for _, name := range []string{ours, kubernetesPlugin, whoami} {
 			p, err := runDNSPerf(ctx, servers[name].port, file, d, rate)
 			if err != nil {
 				return nil, fmt.Errorf("latency round %d, %s: %w", r+1, name, err)

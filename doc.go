@@ -1,0 +1,33 @@
+// Package clusterdns is a CoreDNS plugin that serves Kubernetes service discovery (the Kubernetes
+// DNS specification, schema 1.1.0) from answers precomputed per name. It replaces the kubernetes
+// plugin; docs/spec-rules.md lists the rules its tests cite.
+//
+// Three paths run through it; the files of each, in order:
+//
+// The query path builds nothing: a zone match, one index lookup and a write.
+//
+//	handler.go             ServeDNS: match a zone, lookup, chase a CNAME, write the answer
+//	internal/index         Lookup, Synthesize (names built on demand), Resolve: a name's RRsets
+//
+// The data path turns Kubernetes objects into those RRsets whenever an object changes.
+//
+//	internal/source/kube       the API: watcher.go (reflectors), feed.go, slim.go, client.go, health.go
+//	internal/source/manifests  files: manifests.go (load and poll), decode.go
+//	internal/source            what both share: filter.go, convert.go, mirror.go, ports.go, sink.go
+//	internal/model             the slim objects that are kept
+//	source_kube.go, source_manifests.go  start a source for the plugin
+//	store.go, podaddrs.go      the objects kept, as a source.Sink; what depends on each
+//	records.go, names.go       the records of a service, a namespace, a zone apex (pure)
+//	setbuilder.go              the scratch and arrays that records are built in
+//	internal/index             Swap: an owner's RRsets in for those it gave before
+//
+// The build path compiles the plugin into CoreDNS, as operators do.
+//
+//	plugin/build.sh        CoreDNS's source at the version in go.mod, with clusterdns added
+//	                       to its plugin.cfg before kubernetes
+//	build/coredns          the binary that make coredns, make run and the tests use
+//
+// setup.go parses and validates the Corefile stanza; clusterdns.go holds the plugin type, its
+// construction and its lifecycle (the source starts in OnStartup and stops in OnShutdown);
+// metrics.go its metrics.
+package clusterdns
