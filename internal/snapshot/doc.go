@@ -1,7 +1,7 @@
 // Package snapshot writes and reads the last-known-good snapshot file: the slim data clusterdns
 // serves, kept on disk so that a CoreDNS restarted while the Kubernetes API server is down can
-// still answer. It encodes the model, not API objects, so a file of 10,000 services is about half a
-// megabyte and reads in milliseconds.
+// still answer. It encodes the model, not API objects, so a file of 10,000 services with 110,000
+// endpoints is about a megabyte and reads in about 12 ms.
 //
 // The format (version 1), all integers unsigned varints unless said otherwise:
 //
@@ -17,7 +17,7 @@
 // nanoseconds; an address is its length (0, 4 or 16) then its bytes. A port list reference is 0 for
 // none, else the table index plus one.
 //
-// Read refuses, with an error wrapping ErrCorrupt, any file that is not exactly what Write would
-// have written: a wrong magic, another version, a checksum mismatch, a length larger than the
-// bytes left, an index out of its table, or bytes after the last object.
+// Read refuses, with an error wrapping ErrCorrupt, a file with a wrong magic, another version, a
+// checksum mismatch, a count or length larger than the bytes left can hold, an index out of its
+// table, an unknown flag or address length, or bytes after the last object.
 package snapshot
