@@ -30,9 +30,11 @@ type builder struct {
 	insecurePods bool // pods insecure
 }
 
-// service builds every name of one service in every zone: spec 2.4 (ClusterIP), 2.5 (headless),
-// 2.6 (ExternalName), in out, which done leaves ready for the next build. slices are the
-// service's EndpointSlices, nil with noendpoints.
+// service builds the records of one service that are its own, in every zone: every name of a
+// ClusterIP (spec 2.4) or ExternalName (spec 2.6) service; for a headless service (spec 2.5) only
+// the SRV at its name, built on demand, since its endpoints' records come from each of its slices
+// (headlessSlice). out is left ready for the next build. slices are the service's EndpointSlices
+// (nil with noendpoints), which answers built on demand keep.
 func (b *builder) service(out *setBuilder, svc *model.Service, slices []*model.EndpointSlice, ignoreEmpty bool) []index.Set {
 	if svc.ExternalName != "" {
 		target := dns.Fqdn(strings.ToLower(svc.ExternalName))
@@ -48,36 +50,111 @@ func (b *builder) service(out *setBuilder, svc *model.Service, slices []*model.E
 	if !hasEndpoints(slices) && (svc.Headless || ignoreEmpty) {
 		return nil // spec 2.5.1: a headless service without ready endpoints does not exist
 	}
-	zones := len(b.zones)
 	if svc.Headless {
-		ready := out.readyEndpoints(slices) // only headless services name their endpoints up front
-		a, aaaa, srv := 0, 0, 0
-		for _, e := range ready {
-			if e.addr.Is4() {
+		for _, z := range b.zones {
+			out.add(serviceName(svc, z), dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
+		}
+		return out.done()
+	}
+	zones := len(b.zones)
+	v4 := 0
+	for _, ip := range svc.ClusterIPs {
+		if ip.Is4() {
+			v4++
+		}
+	}
+	out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones, b.ptrs(len(svc.ClusterIPs)))
+	for zi, z := range b.zones {
+		b.clusterIP(out, svc, serviceName(svc, z), slices, zi == 0)
+	}
+	setSRVWeights(out.list)
+	return out.done()
+}
+
+// headlessSlice builds what one EndpointSlice gives its headless service, in every zone: for each
+// ready endpoint its address at the service's name and at its own (spec 2.5.1), its PTR (2.5.5),
+// and for each named port an SRV under _port._proto targeting it (2.5.2) with its address as glue.
+// An address or endpoint name that an earlier slice claimed (out.claims) is answered by that one
+// alone. The SRV weights are left to the caller, which knows the other slices' SRV records.
+func (b *builder) headlessSlice(out *setBuilder, svc *model.Service, sl *model.EndpointSlice) []index.Set {
+	out.claimed = out.claimed[:0]
+	a, aaaa, srv, ptr := 0, 0, 0, 0
+	named := namedPorts(sl.Ports)
+	for i := range sl.Endpoints.Len() {
+		e := sl.Endpoints.At(i)
+		label := endpointName(e)
+		ce := claimedEndpoint{addr: e.Addr, label: label}
+		ce.answersAddr, ce.answersSRV = out.claims.claim(e.Addr, label)
+		if !ce.answersAddr && !ce.answersSRV {
+			continue
+		}
+		if ce.label == "" {
+			ce.label = dashed(e.Addr)
+		}
+		out.claimed = append(out.claimed, ce)
+		if ce.answersAddr {
+			ptr++
+			if e.Addr.Is4() {
 				a += 2 // at the service's name and at the endpoint's
 			} else {
 				aaaa += 2
 			}
-			srv += namedPorts(e.ports)
 		}
-		out.reserve(a*zones, aaaa*zones, srv*zones, b.ptrs(len(ready)))
-		for zi, z := range b.zones {
-			b.headless(out, serviceName(svc, z), slices, ready, zi == 0)
-		}
-	} else {
-		v4 := 0
-		for _, ip := range svc.ClusterIPs {
-			if ip.Is4() {
-				v4++
-			}
-		}
-		out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones, b.ptrs(len(svc.ClusterIPs)))
-		for zi, z := range b.zones {
-			b.clusterIP(out, svc, serviceName(svc, z), slices, zi == 0)
+		if ce.answersSRV {
+			srv += named
 		}
 	}
-	setSRVWeights(out.list)
+	zones := len(b.zones)
+	out.reserve(a*zones, aaaa*zones, srv*zones, b.ptrs(ptr))
+	if out.ports == nil {
+		out.ports = map[model.Port]string{}
+	}
+	for zi, z := range b.zones {
+		base := serviceName(svc, z)
+		clear(out.ports) // one owner string per port, shared by its N records
+		for _, p := range sl.Ports {
+			if p.Name != "" {
+				out.ports[p] = portName(p, base)
+			}
+		}
+		for _, e := range out.claimed {
+			name := e.label + "." + base
+			var glue dns.RR
+			if e.answersAddr {
+				out.add(base, addrType(e.addr), b.addr(&out.slab, base, e.addr))
+				glue = b.addr(&out.slab, name, e.addr)
+				out.add(name, addrType(e.addr), glue)
+				if zi == 0 {
+					b.ptr(out, e.addr, name)
+				}
+			}
+			for pi, p := range sl.Ports {
+				owner, ok := out.ports[p]
+				if !ok {
+					continue
+				}
+				if e.answersSRV {
+					b.srv(out, owner, p, name)
+				}
+				if glue != nil && !glued(sl.Ports[:pi], p) {
+					s := out.add(owner, dns.TypeSRV, nil)
+					s.extra = append(s.extra, glue)
+				}
+			}
+		}
+	}
+	clear(out.claimed)
 	return out.done()
+}
+
+// glued tells whether a port before p has p's SRV name, so that its glue is already there.
+func glued(before []model.Port, p model.Port) bool {
+	for _, q := range before {
+		if q.Name == p.Name && q.Protocol == p.Protocol {
+			return true
+		}
+	}
+	return false
 }
 
 // ptrs is how many PTR records to reserve for n addresses: none without a reverse zone.
@@ -110,7 +187,7 @@ func (b *builder) clusterIP(out *setBuilder, svc *model.Service, base string, sl
 	glue := out.addrs(base)
 	for _, p := range svc.Ports {
 		if p.Name != "" {
-			b.srv(out, portName(p, base), p, base, glue)
+			b.srvGlue(out, portName(p, base), p, base, glue)
 		}
 	}
 	out.add(base, dns.TypeSRV, nil).lazy = b.clusterIPLazy(svc, slices)
@@ -129,7 +206,7 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 				glue = append(glue, b.addr(&out.slab, name, ip))
 			}
 			for _, p := range svc.Ports {
-				b.srv(&out, name, p, name, glue)
+				b.srvGlue(&out, name, p, name, glue)
 			}
 			setSRVWeights(out.list)
 			return out.done(), true
@@ -164,7 +241,7 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 			target := e.label + "." + name
 			glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
 			for _, p := range e.ports {
-				b.srv(&out, name, p, target, glue)
+				b.srvGlue(&out, name, p, target, glue)
 			}
 		}
 		setSRVWeights(out.list)
@@ -172,58 +249,29 @@ func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label stri
 	}
 }
 
-// headless adds one address record per ready endpoint at the service name and at the endpoint's
-// own name, an SRV per endpoint and named port under _port._proto, one PTR per endpoint address,
-// and on demand the N x M SRV at the service name.
-func (b *builder) headless(out *setBuilder, base string, slices []*model.EndpointSlice, ready []readyEndpoint, withPTR bool) {
-	out.add(base, dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
-	out.names = out.names[:0] // built once: the records, SRV targets and PTRs share them
-	for _, e := range ready {
-		name := e.label + "." + base
-		out.names = append(out.names, name)
-		out.add(base, addrType(e.addr), b.addr(&out.slab, base, e.addr))
-		out.add(name, addrType(e.addr), b.addr(&out.slab, name, e.addr))
-		if withPTR {
-			b.ptr(out, e.addr, name)
-		}
-	}
-	if out.ports == nil {
-		out.ports = map[model.Port]string{}
-	}
-	clear(out.ports) // one owner string per port, shared by its N records
-	for i, e := range ready {
-		name := out.names[i]
-		glue := out.addrs(name)
-		for _, p := range e.ports {
-			if p.Name == "" {
-				continue
-			}
-			owner, ok := out.ports[p]
-			if !ok {
-				owner = portName(p, base)
-				out.ports[p] = owner
-			}
-			b.srv(out, owner, p, name, glue)
-		}
-	}
-	clear(out.names)
-}
-
-// srv adds an SRV at owner for port p targeting target, once per target.
-func (b *builder) srv(out *setBuilder, owner string, p model.Port, target string, glue []dns.RR) {
+// srv adds an SRV at owner for port p targeting target, once per target and port.
+func (b *builder) srv(out *setBuilder, owner string, p model.Port, target string) {
 	s := out.add(owner, dns.TypeSRV, nil)
-	newTarget := true
 	for _, rr := range s.rrs {
-		r := rr.(*dns.SRV)
-		if r.Target == target && r.Port == p.Port {
+		if r := rr.(*dns.SRV); r.Target == target && r.Port == p.Port {
 			return
 		}
-		newTarget = newTarget && r.Target != target
 	}
 	rr := take(&out.srv)
 	*rr = dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target}
 	s.rrs = append(s.rrs, rr)
+}
+
+// srvGlue adds an SRV like srv, with glue the first time it targets target.
+func (b *builder) srvGlue(out *setBuilder, owner string, p model.Port, target string, glue []dns.RR) {
+	s := out.add(owner, dns.TypeSRV, nil)
+	newTarget := true
+	for _, rr := range s.rrs {
+		newTarget = newTarget && rr.(*dns.SRV).Target != target
+	}
+	b.srv(out, owner, p, target)
 	if newTarget {
+		s = out.add(owner, dns.TypeSRV, nil)
 		s.extra = append(s.extra, glue...)
 	}
 }
@@ -370,15 +418,15 @@ func setSRVWeights(list []building) {
 		if s.t != dns.TypeSRV || len(s.rrs) == 0 {
 			continue
 		}
-		w := uint16(100 / len(s.rrs))
-		if w == 0 {
-			w = 1
-		}
+		w := srvWeight(len(s.rrs))
 		for _, rr := range s.rrs {
 			rr.(*dns.SRV).Weight = w
 		}
 	}
 }
+
+// srvWeight is the weight of each of n SRV records at one name: an equal share of 100, at least 1.
+func srvWeight(n int) uint16 { return uint16(max(1, 100/max(n, 1))) }
 
 // readyEndpoint is one ready address with its DNS label and the named ports of its slice.
 type readyEndpoint struct {

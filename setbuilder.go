@@ -18,11 +18,13 @@ type setBuilder struct {
 	list []building
 	at   map[setKey]int
 	slab
-	glue  []dns.RR              // addrs' result, until the next call
-	ready []readyEndpoint       // readyEndpoints' result, until the next call
-	seen  map[netip.Addr]bool   // readyEndpoints' scratch
-	names []string              // headless' scratch
-	ports map[model.Port]string // headless' scratch
+	glue    []dns.RR              // addrs' result, until the next call
+	ready   []readyEndpoint       // readyEndpoints' result, until the next call
+	seen    map[netip.Addr]bool   // readyEndpoints' scratch
+	claimed []claimedEndpoint     // headlessSlice's scratch
+	ports   map[model.Port]string // headlessSlice's scratch
+	// claims span the builds of one service's slices: done leaves them, reset starts them over.
+	claims claims
 }
 
 // slab hands out one owner's records from arrays reserved for the whole build, instead of one

@@ -41,7 +41,8 @@ func TestABuildKeepsNothingOfThePrevious(t *testing.T) {
 	web := &model.Service{Namespace: "ns", Name: "web", Headless: true, Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 80}}}
 	slices := []*model.EndpointSlice{{Namespace: "ns", Name: "web-1", Service: "web", Endpoints: endpoints("10.244.0.%d", 3),
 		Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}}
-	first := b.service(&scratch, web, slices, false)
+	scratch.claims.reset(nil)
+	first := b.headlessSlice(&scratch, web, slices[0])
 	db := &model.Service{Namespace: "ns", Name: "db", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.9")}}
 	second := b.service(&scratch, db, nil, false)
 
@@ -75,7 +76,9 @@ func TestHeadlessNamesStayInTheirZone(t *testing.T) {
 	slices := []*model.EndpointSlice{{Namespace: "ns", Name: "web-1", Service: "web", Endpoints: endpoints("10.244.0.%d", 2),
 		Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 8080}}}}
 	srvs := 0
-	for _, s := range b.service(&setBuilder{}, web, slices, false) {
+	var scratch setBuilder
+	scratch.claims.reset(nil)
+	for _, s := range b.headlessSlice(&scratch, web, slices[0]) {
 		if s.Type != dns.TypeSRV {
 			continue
 		}

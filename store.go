@@ -3,8 +3,6 @@ package clusterdns
 import (
 	"hash/maphash"
 	"net/netip"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +35,7 @@ type store struct {
 
 	mu sync.Mutex
 	// services holds each service with its slices and what it gives the index, under the strings of
-	// its own objects: one map entry a service, no key string built.
+	// its own objects: one map entry a service, no key string built (see servicerecords.go).
 	services   map[objKey]serviceEntry
 	nServices  int
 	slices     map[objKey]*model.EndpointSlice
@@ -64,14 +62,6 @@ type store struct {
 
 // objKey names a namespaced object with the strings of the object itself.
 type objKey struct{ namespace, name string }
-
-// serviceEntry is a service (nil while only its slices are known), its slices sorted by name, and
-// the sets it gave the index, to hand back on its next change.
-type serviceEntry struct {
-	svc    *model.Service
-	slices []*model.EndpointSlice
-	sets   []index.Set
-}
 
 func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	s := &store{
@@ -124,7 +114,14 @@ func (s *store) soa(zone string) []dns.RR { return (*s.soas.Load())[zone] }
 func (s *store) UpsertService(svc *model.Service) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rebuildService(s.putService(svc))
+	prev := s.services[objKey{svc.Namespace, svc.Name}]
+	key := s.putService(svc)
+	if prev.svc != nil && prev.svc.Headless && svc.Headless && prev.parts != nil {
+		// Its slices' records depend only on its name: they stay as they are.
+		s.rebuildOwn(key)
+	} else {
+		s.rebuildService(key)
+	}
 	s.syncNamespace(svc.Namespace)
 	s.changed()
 }
@@ -142,14 +139,16 @@ func (s *store) putService(svc *model.Service) objKey {
 	return key
 }
 
-// putSlice stores sl with its service's slices and returns the service's key.
-func (s *store) putSlice(sl *model.EndpointSlice) objKey {
+// putSlice stores sl with its service's slices and returns the service's key and sl's place among
+// them; a slice it replaces leaves its records there, to be taken back.
+func (s *store) putSlice(sl *model.EndpointSlice) (objKey, int) {
 	s.slices[objKey{sl.Namespace, sl.Name}] = sl
 	key := objKey{sl.Namespace, sl.Service}
 	e := s.services[key]
-	e.slices = withSlice(e.slices, sl)
+	var i int
+	e.slices, e.parts, i = withSlice(e.slices, e.parts, sl)
 	s.services[key] = e
-	return key
+	return key, i
 }
 
 func (s *store) DeleteService(namespace, name string) {
@@ -187,8 +186,12 @@ func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 	if had && old.Service != sl.Service {
 		s.removeSlice(old)
 	}
-	svcKey := s.putSlice(sl)
-	s.rebuildService(svcKey)
+	svcKey, i := s.putSlice(sl)
+	if had && old.Service == sl.Service {
+		s.sliceChanged(svcKey, i, old)
+	} else {
+		s.rebuildService(svcKey)
+	}
 	s.changed()
 	if svc := s.services[svcKey].svc; svc != nil && (!had || sl.LastChange.After(old.LastChange)) {
 		s.programmed(serviceKind(svc), sl.LastChange)
@@ -221,9 +224,10 @@ func (s *store) removeSlice(sl *model.EndpointSlice) {
 	delete(s.slices, objKey{sl.Namespace, sl.Name})
 	svcKey := objKey{sl.Namespace, sl.Service}
 	e := s.services[svcKey]
-	e.slices = withoutSlice(e.slices, sl.Name)
+	var gone []index.Set
+	e.slices, e.parts, gone = withoutSlice(e.slices, e.parts, sl.Name)
 	s.services[svcKey] = e
-	s.rebuildService(svcKey)
+	s.rebuildService(svcKey, gone)
 }
 
 func (s *store) UpsertPod(p *model.Pod) {
@@ -337,10 +341,11 @@ func (s *store) Replace(snap *model.Snapshot) {
 	}
 	for key, was := range old {
 		if e, kept := s.services[key]; kept {
-			e.sets = was.sets
+			// Taken back by its rebuild, so that its names never go missing in between.
+			e.own, e.parts = was.own, was.parts
 			s.services[key] = e
 		} else {
-			s.ix.Swap(was.sets, nil)
+			s.ix.SwapAll(was.taken()...)
 		}
 	}
 	for key := range s.services {
@@ -367,23 +372,6 @@ func (s *store) Replace(snap *model.Snapshot) {
 		s.syncNamespace(ns)
 	}
 	s.changed()
-}
-
-// rebuildService replaces the records of the service at key from its current objects, and forgets
-// an entry left with neither service nor slices.
-func (s *store) rebuildService(key objKey) {
-	e := s.services[key]
-	var sets []index.Set
-	if e.svc != nil && s.exposed(key.namespace) {
-		sets = s.b.service(&s.build, e.svc, e.slices, s.opts.ignoreEmpty)
-	}
-	s.ix.Swap(e.sets, sets)
-	e.sets = sets
-	if e.svc == nil && len(e.slices) == 0 {
-		delete(s.services, key)
-		return
-	}
-	s.services[key] = e
 }
 
 // pods returns the pods of a namespace, made on first use and kept: the namespace's names answer
@@ -431,30 +419,4 @@ func (s *store) syncNamespace(ns string) {
 	sets := s.b.namespace(ns, verified)
 	s.ix.Swap(nil, sets)
 	s.nsShown[ns] = sets
-}
-
-// withSlice returns list with sl in place of the slice of the same name, kept sorted by name so
-// that the same objects always give the same record order. list is never modified: the records
-// built from it keep it.
-func withSlice(list []*model.EndpointSlice, sl *model.EndpointSlice) []*model.EndpointSlice {
-	i, found := slices.BinarySearchFunc(list, sl.Name, func(e *model.EndpointSlice, name string) int {
-		return strings.Compare(e.Name, name)
-	})
-	out := make([]*model.EndpointSlice, 0, len(list)+1)
-	out = append(out, list[:i]...)
-	out = append(out, sl)
-	if found {
-		i++
-	}
-	return append(out, list[i:]...)
-}
-
-func withoutSlice(list []*model.EndpointSlice, name string) []*model.EndpointSlice {
-	out := make([]*model.EndpointSlice, 0, len(list))
-	for _, e := range list {
-		if e.Name != name {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -131,11 +131,19 @@ func (ix *Index) Synthesize(name string) ([]Set, bool) {
 	return nil, false
 }
 
+// Change is one owner's swap: the contribution it gave last (nil at first) and the one it gives
+// now (nil to remove it).
+type Change struct{ Old, New []Set }
+
 // Swap takes back an owner's contribution old (what it last gave, nil at first) and gives sets in
-// its place (nil to remove it). The index keeps sets, which the caller must not change afterwards, and must be handed
-// back as old on the owner's next change. Sets of one name should be given next to each other:
-// the index then publishes them as they are, without an array of their own.
-func (ix *Index) Swap(old, sets []Set) {
+// its place (nil to remove it). The index keeps sets, which the caller must not change afterwards,
+// and must be handed back as old on the owner's next change. Sets of one name should be given next
+// to each other: the index then publishes them as they are, without an array of their own.
+func (ix *Index) Swap(old, sets []Set) { ix.SwapAll(Change{Old: old, New: sets}) }
+
+// SwapAll makes several owners' changes as one: each name they touch is published once, so that no
+// reader sees some of the changes at a name and not the others.
+func (ix *Index) SwapAll(changes ...Change) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 
@@ -153,13 +161,17 @@ func (ix *Index) Swap(old, sets []Set) {
 		}
 		return [][]Set{n.sets}
 	}
-	for run := range runs(old) {
-		pending[run[0].Name] = without(contribs(run[0].Name), run)
+	for _, ch := range changes {
+		for run := range runs(ch.Old) {
+			pending[run[0].Name] = without(contribs(run[0].Name), run)
+		}
 	}
-	for run := range runs(sets) {
-		c := contribs(run[0].Name)
-		// A new array: published contributions must not change under readers.
-		pending[run[0].Name] = append(c[:len(c):len(c)], run)
+	for _, ch := range changes {
+		for run := range runs(ch.New) {
+			c := contribs(run[0].Name)
+			// A new array: published contributions must not change under readers.
+			pending[run[0].Name] = append(c[:len(c):len(c)], run)
+		}
 	}
 	for name, c := range pending {
 		ix.publish(name, c)

@@ -12,6 +12,11 @@ import (
 	"time"
 )
 
+// BuildTimeout bounds BinDir from a cold cache: kube-apiserver, kube-controller-manager and etcd
+// take several minutes on 2 cores, and longer while other tests compile beside them. Every test
+// that needs the binaries waits this long, since the one that builds them may not be the first.
+const BuildTimeout = 45 * time.Minute
+
 // BinDir builds the control-plane binaries with test/controlplane/tools/build.sh,
 // which caches them outside the checkout (instant once built; several
 // minutes cold), and returns the directory holding them. The build's log

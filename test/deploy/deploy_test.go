@@ -413,7 +413,7 @@ func TestManifestsApply(t *testing.T) {
 	ms := loadManifests(t)
 	o := collect(t, ms)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), controlplane.BuildTimeout)
 	defer cancel()
 	binDir, err := controlplane.BinDir(ctx)
 	if err != nil {
