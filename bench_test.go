@@ -3,8 +3,11 @@ package clusterdns
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/clusterdns/clusterdns/internal/model"
 
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
@@ -45,6 +48,41 @@ func BenchmarkServeDNS(b *testing.B) {
 			for b.Loop() {
 				if _, err := cd.ServeDNS(ctx, w, m); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEndpointSliceChange is the cost of one EndpointSlice change (an endpoint of one slice
+// going unready and back, as in a rolling update) in a headless service with named ports and
+// StatefulSet hostnames, slices of 100 endpoints as the EndpointSlice controller cuts them. The
+// cost must not grow with the size of the service.
+func BenchmarkEndpointSliceChange(b *testing.B) {
+	for _, size := range []int{300, 3000, 10000} {
+		b.Run(fmt.Sprint(size, "_endpoints"), func(b *testing.B) {
+			cd := newPlugin(b, "", emptyCluster)
+			s := cd.store
+			s.UpsertService(&model.Service{Namespace: "default", Name: "big", Headless: true, HasSelector: true})
+			ports := []model.Port{{Name: "http", Protocol: "tcp", Port: 80}}
+			slice := func(i, n int) *model.EndpointSlice {
+				eps := make([]model.Endpoint, n)
+				for j := range eps {
+					k := i*100 + j
+					eps[j] = model.Endpoint{Addr: netip.AddrFrom4([4]byte{10, 1, byte(k >> 8), byte(k)}), Name: fmt.Sprintf("big-%d", k)}
+				}
+				return &model.EndpointSlice{Namespace: "default", Name: fmt.Sprintf("big-%03d", i), Service: "big", Ports: ports, Endpoints: model.NewEndpoints(eps)}
+			}
+			for i := range size / 100 {
+				s.UpsertEndpointSlice(slice(i, 100))
+			}
+			full, short := slice(0, 100), slice(0, 99)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					s.UpsertEndpointSlice(short)
+				} else {
+					s.UpsertEndpointSlice(full)
 				}
 			}
 		})

@@ -295,7 +295,7 @@ func (b *builder) ptr(out *setBuilder, ip netip.Addr, target string) {
 
 func (b *builder) servesReverse(name string) bool {
 	for _, z := range b.reverse {
-		if dns.IsSubDomain(z, name) {
+		if index.InZone(name, z) {
 			return true
 		}
 	}

@@ -105,7 +105,10 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 		if e.keys.shared(sl) {
 			return false
 		}
-		moved := movedIPv4Names(old, sl)
+		var moved map[string]bool
+		if len(e.keys.names[1]) > 0 {
+			moved = movedIPv4Names(old, sl)
+		}
 		for j, other := range e.slices {
 			if j != i && len(moved) > 0 && holdsIPv6Name(other, moved) {
 				if e.keys.shared(other) {

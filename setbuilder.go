@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
@@ -116,7 +117,12 @@ func (s *setBuilder) done() []index.Set {
 	if len(s.list) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(s.list, func(a, b building) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(s.list, func(a, b building) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.t, b.t)
+	})
 	n := 0
 	for _, b := range s.list {
 		n += len(b.rrs) + len(b.extra)

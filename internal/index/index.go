@@ -337,7 +337,11 @@ func joined(contribs [][]Set, t uint16) Set {
 	if len(group) == 1 {
 		return *group[0]
 	}
-	m := Set{Name: group[0].Name, Type: t}
+	n := 0
+	for _, s := range group {
+		n += len(s.RRs)
+	}
+	m := Set{Name: group[0].Name, Type: t, RRs: make([]dns.RR, 0, n)}
 	for _, s := range group {
 		m.RRs = append(m.RRs, s.Answer()...)
 	}
