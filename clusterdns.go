@@ -94,7 +94,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	}
 	client := cfg.client
 	client.UserAgent = userAgent()
-	cd.src = &kubeSource{
+	src := &kubeSource{
 		client:         client,
 		startupTimeout: cfg.startupTimeout,
 		connect:        kube.NewClient,
@@ -105,6 +105,10 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			Pods:      cfg.pods == podsVerified,
 		},
 	}
+	if cfg.snapshot != "" {
+		src.lastGood = &lastGood{path: cfg.snapshot, maxAge: cfg.snapshotMaxAge, delay: snapshotDelay, keep: cfg.filter}
+	}
+	cd.src = src
 	return cd, nil
 }
 

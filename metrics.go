@@ -43,6 +43,19 @@ var (
 		Help:      "0 while the Kubernetes API server is unreachable and the last data is served, else 1.",
 	})
 
+	// snapshotAge tells how old the answers are while they come from the snapshot file.
+	_ = promauto.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "snapshot_age_seconds",
+		Help:      "Age of the snapshot served until the first sync with the API server, else 0.",
+	}, func() float64 {
+		if t := servedSince.Load(); t != 0 {
+			return time.Since(time.Unix(0, t)).Seconds()
+		}
+		return 0
+	})
+
 	requestErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

@@ -2,8 +2,13 @@ package clusterdns
 
 import (
 	"hash/maphash"
+	"maps"
 	"net/netip"
+	"slices"
+	"strconv"
 	"sync"
+
+	"github.com/clusterdns/clusterdns/internal/model"
 )
 
 // podAddrs holds the pods of one namespace for "pods verified": the set of their addresses, which
@@ -124,4 +129,25 @@ func unref[K comparable](m map[K]uint32, k K) {
 	} else {
 		m[k]--
 	}
+}
+
+// pods returns the pods, each with its addresses and a name made from its hash: the names are not
+// kept, and a pod's own name only matters until the next list, which replaces them.
+func (p *podAddrs) pods(namespace string) []*model.Pod {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	byID := map[uint64]*model.Pod{}
+	pod := func(id uint64) *model.Pod {
+		if byID[id] == nil {
+			byID[id] = &model.Pod{Namespace: namespace, Name: "\x00" + strconv.FormatUint(id, 16)}
+		}
+		return byID[id]
+	}
+	for id, a := range p.pods4 {
+		pod(id).IPs = append(pod(id).IPs, netip.AddrFrom4(a))
+	}
+	for id, a := range p.pods6 {
+		pod(id).IPs = append(pod(id).IPs, netip.AddrFrom16(a))
+	}
+	return slices.Collect(maps.Values(byID))
 }

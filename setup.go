@@ -37,8 +37,13 @@ const (
 	defaultStartupTimeout = 5 * time.Second
 )
 
-// manifestsPoll is how often manifest files are checked for changes (a variable: tests shorten it).
-var manifestsPoll = 2 * time.Second
+// Intervals, variables so that tests can shorten them.
+var (
+	// manifestsPoll is how often manifest files are checked for changes.
+	manifestsPoll = 2 * time.Second
+	// snapshotDelay gathers changes before the snapshot is written: at most one write this often.
+	snapshotDelay = 10 * time.Second
+)
 
 func setup(c *caddy.Controller) error {
 	cd, err := parse(c)
@@ -70,7 +75,9 @@ type config struct {
 
 	client         kube.ClientConfig
 	startupTimeout time.Duration
-	apiOptions     []string // API server directives given, to refuse them beside manifests
+	snapshot       string        // the snapshot option's file
+	snapshotMaxAge time.Duration // 0: any age
+	apiOptions     []string      // API server directives given, to refuse them beside manifests
 }
 
 func parse(c *caddy.Controller) (*ClusterDNS, error) {
@@ -220,10 +227,22 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return c.Errf("startup_timeout must be a duration such as 5s, not %q", args[0])
 		}
 		cfg.startupTimeout = d
+	case "snapshot":
+		if len(args) < 1 || len(args) > 2 {
+			return arity(c, dir, "a file and an optional maximum age")
+		}
+		cfg.snapshot = args[0]
+		if len(args) == 2 {
+			d, err := time.ParseDuration(args[1])
+			if err != nil || d <= 0 {
+				return c.Errf("snapshot maximum age must be a duration such as 24h, not %q", args[1])
+			}
+			cfg.snapshotMaxAge = d
+		}
 	default:
 		return c.Errf("unknown property %q", dir)
 	}
-	if strings.HasPrefix(dir, "apiserver_") || dir == "kubeconfig" || dir == "endpoint" || dir == "tls" {
+	if strings.HasPrefix(dir, "apiserver_") || dir == "kubeconfig" || dir == "endpoint" || dir == "tls" || dir == "snapshot" {
 		cfg.apiOptions = append(cfg.apiOptions, dir)
 	}
 	return nil

@@ -48,6 +48,9 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 		{"namespace_labels malformed", "namespace_labels team in (", 3, "namespace_labels"},
 		{"startup_timeout not a duration", "startup_timeout 5", 3, "startup_timeout"},
 		{"startup_timeout negative", "startup_timeout -1s", 3, "startup_timeout"},
+		{"snapshot without file", "snapshot", 3, "snapshot"},
+		{"snapshot maximum age not a duration", "snapshot /var/lib/dns.snap week", 3, "snapshot"},
+		{"snapshot three values", "snapshot a 1h b", 3, "snapshot"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			corefile := "clusterdns cluster.local {\nmanifests examples/cluster.yaml\n" + tc.body + "\n}"
@@ -66,6 +69,7 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 func TestParseRejectsBadStanzas(t *testing.T) {
 	for _, tc := range []struct{ name, corefile, want string }{
 		{"manifests beside the API server", "clusterdns cluster.local {\nmanifests x.yaml\nkubeconfig k.yaml\n}", "remove kubeconfig"},
+		{"snapshot beside manifests", "clusterdns cluster.local {\nmanifests x.yaml\nsnapshot /var/lib/dns.snap\n}", "remove snapshot"},
 		{"both namespace filters", "clusterdns cluster.local {\nnamespaces a\nnamespace_labels team=a\n}", "exclude each other"},
 		{"tls without endpoint", "clusterdns cluster.local {\ntls c k ca\n}", "tls goes with endpoint"},
 		{"kubeconfig and endpoint", "clusterdns cluster.local {\nkubeconfig k.yaml\nendpoint https://127.0.0.1:6443\n}", "exclude each other"},

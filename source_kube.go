@@ -17,6 +17,8 @@ type kubeSource struct {
 	startupTimeout time.Duration
 	// connect makes the API client (kube.NewClient; tests hand in a fake clientset).
 	connect func(kube.ClientConfig) (kubernetes.Interface, error)
+	// lastGood is the snapshot option's file; nil without it.
+	lastGood *lastGood
 }
 
 // userAgent names this plugin and the CoreDNS it runs in, so API server audit logs tell it apart.
@@ -34,6 +36,8 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	if err != nil {
 		return err
 	}
+	// The snapshot's names are answered at once; the rest waits for the first sync or the timeout.
+	fromFile := s.lastGood != nil && s.lastGood.load(st)
 	w := kube.Watch(ctx, client, s.watch, st)
 	done := make(chan struct{})
 	go func() {
@@ -42,6 +46,15 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 			close(done)
 		}
 	}()
+	if s.lastGood != nil {
+		go s.lastGood.run(ctx, st, w.WaitForSync, client)
+	}
+	if fromFile {
+		// Serve at once: the snapshot answers its names; after startup_timeout it answers the
+		// rest too, unless the API server has been synced with by then.
+		go s.serveSnapshotAfterTimeout(ctx, done, synced)
+		return nil
+	}
 	timer := time.NewTimer(s.startupTimeout)
 	defer timer.Stop()
 	select {
@@ -51,6 +64,21 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 		log.Warningf("not synced with the API server after %s: names not known yet get SERVFAIL until it is", s.startupTimeout)
 	}
 	return nil
+}
+
+// serveSnapshotAfterTimeout makes the loaded snapshot the data served (ready, and NXDOMAIN for
+// names it does not have) if the API server is not synced with within startup_timeout.
+func (s *kubeSource) serveSnapshotAfterTimeout(ctx context.Context, done <-chan struct{}, synced func()) {
+	timer := time.NewTimer(s.startupTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-timer.C:
+		log.Warningf("not synced with the API server after %s: serving the snapshot %s, written %s ago, until it is",
+			s.startupTimeout, s.lastGood.path, time.Since(s.lastGood.loaded.Written).Round(time.Second))
+		synced()
+	}
 }
 
 func observeRequest(verb, code string, d time.Duration) {

@@ -58,6 +58,8 @@ type store struct {
 	programmed func(kind string, since time.Time)
 	// counted is told the number of objects held after each change.
 	counted func(services, slices, pods, namespaces int)
+	// watcher, if set, is told of changes (see watch).
+	watcher chan struct{}
 }
 
 // objKey names a namespaced object with the strings of the object itself.
@@ -82,10 +84,47 @@ func (s *store) exposed(namespace string) bool {
 	return !s.opts.namespacesByObject || s.nsObjects[namespace]
 }
 
-// changed republishes the apex serial and reports the object counts.
+// changed republishes the apex serial, reports the object counts and tells whoever watches.
 func (s *store) changed() {
 	s.publishApex()
 	s.counted(s.nServices, len(s.slices), s.nPods, len(s.nsObjects))
+	if s.watcher != nil {
+		select {
+		case s.watcher <- struct{}{}:
+		default: // told already
+		}
+	}
+}
+
+// watch returns a channel told, without waiting, of every change from now on; one watcher only.
+func (s *store) watch() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watcher = make(chan struct{}, 1)
+	return s.watcher
+}
+
+// snapshot returns every object held, as a source would hand them over. Pods come with made-up
+// names (see podAddrs.pods).
+func (s *store) snapshot() *model.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := &model.Snapshot{}
+	for _, e := range s.services {
+		if e.svc != nil {
+			snap.Services = append(snap.Services, e.svc)
+		}
+	}
+	for _, sl := range s.slices {
+		snap.Slices = append(snap.Slices, sl)
+	}
+	for ns := range s.nsObjects {
+		snap.Namespaces = append(snap.Namespaces, &model.Namespace{Name: ns})
+	}
+	for ns, a := range s.podAddrs {
+		snap.Pods = append(snap.Pods, a.pods(ns)...)
+	}
+	return snap
 }
 
 // publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
