@@ -63,9 +63,12 @@ measured the same way. Re-list: kube-apiserver killed for %s and restarted, RSS 
 100 ms (and VmHWM, reset before) until both plugins serve a service created after the restart, plus
 5 s; a ConfigMap written just before the stop makes every watcher list again (no watch can resume). Programming latency: %d changes of each kind, one at a time, from just before the API write to
 the first changed answer, each server polled every %s over UDP. Time to ready: process start to
-/ready answering 200, servers started one after the other, %d times.
+/ready answering 200, servers started one after the other, %d times. Churn: for headless services of
+%v ready endpoints (slices of 100, StatefulSet hostnames, a named port), %d EndpointSlice updates
+as fast as the API server takes them, each flipping one endpoint's readiness; the CPU each server
+used from the first write until it answers the last, per change.
 
-`, outage, cfg.changes, pollEvery, readyRounds)
+`, outage, cfg.changes, pollEvery, readyRounds, churnSizes, churnChanges)
 }
 
 func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
@@ -134,6 +137,10 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	row(b, "programming latency p50 / p99, all", pq(p.latencies(ours, "")), pq(p.latencies(kubernetesPlugin, "")), "", "", "")
 	row(b, "programming latency, clusterdns minus kubernetes change by change, p50 / p99", "", "", "", pq(p.differences(ours, kubernetesPlugin)), "")
 	row(b, "changes not seen in "+changeTimeout.String(), fmt.Sprint(p.missed(ours)), fmt.Sprint(p.missed(kubernetesPlugin)), "", "", "")
+	for _, c := range r.Churn.Sizes {
+		row(b, fmt.Sprintf("CPU per EndpointSlice change, headless service of %d endpoints", c.Endpoints),
+			us(c.PerChange[ours]), us(c.PerChange[kubernetesPlugin]), "", durRatio(c.PerChange[ours], c.PerChange[kubernetesPlugin]), "")
+	}
 	row(b, "response codes (last run)", t.Rcodes[ours], t.Rcodes[kubernetesPlugin], t.Rcodes[whoami], "", "")
 	fmt.Fprintf(b, "\nRe-list: from the API server stop until both served a new service: %s. Lists (plain or streamed) the restarted API server served until then, to both plugins and the controller manager: %s.\n\n",
 		rl.Took.Round(time.Millisecond), requestCounts(rl.Relists))
@@ -183,6 +190,10 @@ func writeTargets(b *strings.Builder, r *scaleResult) {
 	target("heap for the cluster's data <= 0.25x kubernetes (pods verified)", fmt.Sprintf("%.3fx", podsHeap), podsHeap <= 0.25)
 	peak := float64(rl.Peak[ours]) / float64(rl.Steady[ours])
 	target("re-list peak <= 1.3x steady RSS", fmt.Sprintf("%.3fx", peak), peak <= 1.3)
+	for _, c := range r.Churn.Sizes {
+		cpu := float64(c.PerChange[ours]) / float64(max(c.PerChange[kubernetesPlugin], 1))
+		target(fmt.Sprintf("CPU per EndpointSlice change of a %d-endpoint headless service <= 3x kubernetes", c.Endpoints), fmt.Sprintf("%.2fx", cpu), cpu <= 3)
+	}
 	po, pi := sortedQuantile(p.latencies(ours, ""), 0.99), sortedQuantile(p.latencies(kubernetesPlugin, ""), 0.99)
 	target(fmt.Sprintf("programming latency p99 no worse than kubernetes (within the %s poll)", pollEvery), ms(po)+" vs "+ms(pi),
 		po <= pi+pollEvery && p.missed(ours) <= p.missed(kubernetesPlugin))

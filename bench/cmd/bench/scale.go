@@ -26,6 +26,7 @@ type scaleResult struct {
 	Latency             *latency
 	Programming         *programming
 	Relist              *relist
+	Churn               *churn
 	Pods                *podsMemory
 	Profiles            []profile
 }
@@ -122,6 +123,9 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 		return nil, err
 	}
 	if r.Relist, err = measureRelist(ctx, cp, client, watching, os.Stderr); err != nil {
+		return nil, err
+	}
+	if r.Churn, err = measureChurn(ctx, client, watching, os.Stderr); err != nil {
 		return nil, err
 	}
 	// Last, so that nothing above shares the machine with pod creation or the API server with the

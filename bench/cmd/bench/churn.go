@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/clusterdns/clusterdns/bench/internal/cluster"
+	"github.com/miekg/dns"
+)
+
+const churnNS = "bench-churn"
+
+// churnSizes are the ready endpoints of the headless services churned: the cost of a change must
+// not grow with the size of its service.
+var churnSizes = []int{300, 3000, 10000}
+
+// churnChanges is how many EndpointSlice writes each size gets: endpoints going unready and back,
+// one at a time, as in a rolling update.
+const churnChanges = 300
+
+// churn is the CPU each server spends per EndpointSlice change, by the size of the service.
+type churn struct {
+	Sizes []churnSize
+}
+
+type churnSize struct {
+	Endpoints int
+	Took      time.Duration            // from the first write until both servers answer the last
+	PerChange map[string]time.Duration // CPU per change, by server
+}
+
+// measureChurn creates, for each size, a headless service of that many ready endpoints (slices of
+// 100 with StatefulSet hostnames and a named port, as the EndpointSlice controller writes them),
+// waits until both servers answer it, then writes churnChanges changes as fast as the API server
+// takes them and measures the CPU each server used until it answers the last one.
+func measureChurn(ctx context.Context, client kubernetes.Interface, servers []*server, log io.Writer) (*churn, error) {
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: churnNS}}, metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", churnNS, err)
+	}
+	out := &churn{}
+	for si, size := range churnSizes {
+		r, err := churnOne(ctx, client, servers, si, size)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "churn: %d endpoints, %d changes in %s; CPU per change %v\n", size, churnChanges, r.Took.Round(time.Millisecond), r.PerChange)
+		out.Sizes = append(out.Sizes, r)
+	}
+	return out, nil
+}
+
+func churnOne(ctx context.Context, client kubernetes.Interface, servers []*server, si, size int) (churnSize, error) {
+	name := fmt.Sprintf("churn-%d", size)
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: churnNS},
+		Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: []corev1.ServicePort{{Name: "web", Port: 80}}},
+	}
+	if _, err := client.CoreV1().Services(churnNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return churnSize{}, fmt.Errorf("create service %s: %w", name, err)
+	}
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(200 + si), byte(i >> 8), byte(i)}) }
+	hostname := func(i int) string { return fmt.Sprintf("%s-%d", name, i) }
+	var slices []*discoveryv1.EndpointSlice
+	for first := 0; first < size; first += 100 {
+		sl := &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%03d", name, first/100), Namespace: churnNS, Labels: map[string]string{
+				discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: cluster.ManagedBy,
+			}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("web"), Port: ptr.To[int32](80)}},
+		}
+		for i := first; i < min(first+100, size); i++ {
+			sl.Endpoints = append(sl.Endpoints, discoveryv1.Endpoint{
+				Addresses: []string{addr(i).String()}, Hostname: ptr.To(hostname(i)),
+				Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			})
+		}
+		created, err := client.DiscoveryV1().EndpointSlices(churnNS).Create(ctx, sl, metav1.CreateOptions{})
+		if err != nil {
+			return churnSize{}, fmt.Errorf("create endpointslice %s: %w", sl.Name, err)
+		}
+		slices = append(slices, created)
+	}
+	fqdn := func(i int) string { return hostname(i) + "." + name + "." + churnNS + ".svc." + zone }
+	if err := waitAll(ctx, servers, fqdn(size-1), hasA(addr(size-1))); err != nil {
+		return churnSize{}, err
+	}
+
+	before := map[string]time.Duration{}
+	for _, s := range servers {
+		cpu, err := cpuTime(s.PID())
+		if err != nil {
+			return churnSize{}, err
+		}
+		before[s.name] = cpu
+	}
+	start := time.Now()
+	// Change c flips endpoint c/len(slices) of slice c%len(slices): unready on the first pass over
+	// the endpoints, ready again on the second.
+	var last int
+	var lastReady bool
+	for c := range churnChanges {
+		j := c % len(slices)
+		k := (c / len(slices)) % len(slices[j].Endpoints)
+		ep := &slices[j].Endpoints[k]
+		ep.Conditions.Ready = ptr.To(!*ep.Conditions.Ready)
+		updated, err := client.DiscoveryV1().EndpointSlices(churnNS).Update(ctx, slices[j], metav1.UpdateOptions{})
+		if err != nil {
+			return churnSize{}, fmt.Errorf("update endpointslice %s: %w", slices[j].Name, err)
+		}
+		slices[j] = updated
+		last, lastReady = j*100+k, *ep.Conditions.Ready
+	}
+	shows := func(m *dns.Msg) bool { return hasA(addr(last))(m) == lastReady }
+	if err := waitAll(ctx, servers, fqdn(last), shows); err != nil {
+		return churnSize{}, err
+	}
+	r := churnSize{Endpoints: size, Took: time.Since(start), PerChange: map[string]time.Duration{}}
+	for _, s := range servers {
+		cpu, err := cpuTime(s.PID())
+		if err != nil {
+			return churnSize{}, err
+		}
+		r.PerChange[s.name] = (cpu - before[s.name]) / churnChanges
+	}
+	// Gone before the next size, which then measures its own service only.
+	if err := client.CoreV1().Services(churnNS).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		return churnSize{}, fmt.Errorf("delete service %s: %w", name, err)
+	}
+	for _, sl := range slices {
+		if err := client.DiscoveryV1().EndpointSlices(churnNS).Delete(ctx, sl.Name, metav1.DeleteOptions{}); err != nil {
+			return churnSize{}, fmt.Errorf("delete endpointslice %s: %w", sl.Name, err)
+		}
+	}
+	return r, nil
+}
+
+// waitAll waits until every server's answer for name is accepted by ok.
+func waitAll(ctx context.Context, servers []*server, name string, ok func(*dns.Msg) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, changeTimeout)
+	defer cancel()
+	for _, s := range servers {
+		if _, err := waitAnswer(ctx, s.addr(), name, dns.TypeA, ok); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
