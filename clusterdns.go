@@ -2,7 +2,6 @@ package clusterdns
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
@@ -65,7 +64,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		}
 	}
 	if len(b.zones) == 0 {
-		return nil, fmt.Errorf("no forward zone: at least one (such as cluster.local) names the records")
+		return nil, cfg.errAt(pluginName, "no forward zone: at least one (such as cluster.local) names the records")
 	}
 	cd := &ClusterDNS{
 		zones:    b.allZones(),
@@ -89,12 +88,13 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	}
 	cd.store.counted = countObjects
 	if len(cfg.manifests) > 0 {
-		cd.src = &manifestSource{files: manifests.New(cfg.manifests, cfg.filter, cfg.podNames)}
+		cd.src = &manifestSource{files: manifests.New(cfg.manifests, cfg.filter, cfg.podNames), at: cfg.at("manifests")}
 		return cd, nil
 	}
 	client := cfg.client
 	client.UserAgent = userAgent()
 	src := &kubeSource{
+		at:             cfg.at(clientDirective(cfg)),
 		client:         client,
 		startupTimeout: cfg.startupTimeout,
 		connect:        kube.NewClient,
@@ -110,6 +110,18 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	}
 	cd.src = src
 	return cd, nil
+}
+
+// clientDirective is the directive that says how to reach the API server, to name its line when
+// that fails; "" for the in-cluster default.
+func clientDirective(cfg *config) string {
+	switch {
+	case cfg.client.Kubeconfig != "":
+		return "kubeconfig"
+	case cfg.client.Endpoint != "":
+		return "endpoint"
+	}
+	return ""
 }
 
 // Name implements plugin.Handler.

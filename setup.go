@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +79,11 @@ type config struct {
 	snapshot       string        // the snapshot option's file
 	snapshotMaxAge time.Duration // 0: any age
 	apiOptions     []string      // API server directives given, to refuse them beside manifests
+
+	// file and lines locate the stanza (under pluginName) and each directive in the Corefile, for
+	// the errors found once the whole stanza is read.
+	file  string
+	lines map[string]int
 }
 
 func parse(c *caddy.Controller) (*ClusterDNS, error) {
@@ -101,7 +107,7 @@ func parse(c *caddy.Controller) (*ClusterDNS, error) {
 }
 
 func parseStanza(c *caddy.Controller) (*config, error) {
-	cfg := &config{ttl: defaultTTL, startupTimeout: defaultStartupTimeout}
+	cfg := &config{ttl: defaultTTL, startupTimeout: defaultStartupTimeout, file: c.File(), lines: map[string]int{pluginName: c.Line()}}
 	cfg.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	for c.NextBlock() {
 		if err := cfg.parseDirective(c); err != nil {
@@ -113,6 +119,7 @@ func parseStanza(c *caddy.Controller) (*config, error) {
 
 func (cfg *config) parseDirective(c *caddy.Controller) error {
 	dir := c.Val()
+	cfg.lines[dir] = c.Line()
 	args := c.RemainingArgs()
 	switch dir {
 	case "ttl":
@@ -181,6 +188,9 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		if len(args) != 1 {
 			return arity(c, dir, "one URL")
 		}
+		if u, err := url.Parse(args[0]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c.Errf("endpoint must be an http or https URL such as https://10.0.0.1:6443, not %q", args[0])
+		}
 		cfg.client.Endpoint = args[0]
 	case "tls":
 		if len(args) != 3 {
@@ -248,21 +258,35 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 	return nil
 }
 
-// validate refuses options that exclude each other.
+// validate refuses options that exclude each other, naming the line of the one given last.
 func (cfg *config) validate() error {
 	if len(cfg.manifests) > 0 && len(cfg.apiOptions) > 0 {
-		return fmt.Errorf("manifests serves files, not the API server: remove %s", strings.Join(cfg.apiOptions, ", "))
+		return cfg.errAt(cfg.apiOptions[len(cfg.apiOptions)-1], "manifests serves files, not the API server: remove %s", strings.Join(cfg.apiOptions, ", "))
 	}
 	if cfg.client.Kubeconfig != "" && cfg.client.Endpoint != "" {
-		return fmt.Errorf("kubeconfig and endpoint exclude each other")
+		return cfg.errAt("endpoint", "kubeconfig and endpoint exclude each other")
 	}
 	if cfg.client.TLSCert != "" && cfg.client.Endpoint == "" {
-		return fmt.Errorf("tls goes with endpoint; a kubeconfig carries its own credentials")
+		return cfg.errAt("tls", "tls goes with endpoint; a kubeconfig carries its own credentials")
 	}
 	if len(cfg.filter.Namespaces) > 0 && cfg.filter.NamespaceLabels != nil {
-		return fmt.Errorf("namespaces and namespace_labels exclude each other")
+		return cfg.errAt("namespace_labels", "namespaces and namespace_labels exclude each other")
 	}
 	return nil
+}
+
+// errAt is a parse error at the line of directive dir, as caddy writes them.
+func (cfg *config) errAt(dir, format string, args ...any) error {
+	return fmt.Errorf("%s - Error during parsing: %s", cfg.at(dir), fmt.Sprintf(format, args...))
+}
+
+// at is "file:line" of directive dir, or of the stanza when dir was not given.
+func (cfg *config) at(dir string) string {
+	line, ok := cfg.lines[dir]
+	if !ok {
+		line = cfg.lines[pluginName]
+	}
+	return fmt.Sprintf("%s:%d", cfg.file, line)
 }
 
 // localAddrs are this host's unicast addresses, answered for ns.dns.<zone> as the kubernetes plugin does

@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -51,6 +52,14 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 		{"snapshot without file", "snapshot", 3, "snapshot"},
 		{"snapshot maximum age not a duration", "snapshot /var/lib/dns.snap week", 3, "snapshot"},
 		{"snapshot three values", "snapshot a 1h b", 3, "snapshot"},
+		{"endpoint not http", "endpoint ftp://10.0.0.1:6443", 3, "endpoint"},
+		{"endpoint without host", "endpoint https://", 3, "endpoint"},
+		{"endpoint not a URL", "endpoint 10.0.0.1:6443", 3, "endpoint"},
+		{"ttl above the maximum", "ttl 3601", 3, "ttl"},
+		{"ttl negative", "ttl -1", 3, "ttl"},
+		{"ttl two values", "ttl 5 10", 3, "ttl"},
+		{"labels malformed", "labels app in (", 3, "labels"},
+		{"namespaces empty", "namespaces", 3, "namespaces"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			corefile := "clusterdns cluster.local {\nmanifests examples/cluster.yaml\n" + tc.body + "\n}"
@@ -67,19 +76,45 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 }
 
 func TestParseRejectsBadStanzas(t *testing.T) {
-	for _, tc := range []struct{ name, corefile, want string }{
-		{"manifests beside the API server", "clusterdns cluster.local {\nmanifests x.yaml\nkubeconfig k.yaml\n}", "remove kubeconfig"},
-		{"snapshot beside manifests", "clusterdns cluster.local {\nmanifests x.yaml\nsnapshot /var/lib/dns.snap\n}", "remove snapshot"},
-		{"both namespace filters", "clusterdns cluster.local {\nnamespaces a\nnamespace_labels team=a\n}", "exclude each other"},
-		{"tls without endpoint", "clusterdns cluster.local {\ntls c k ca\n}", "tls goes with endpoint"},
-		{"kubeconfig and endpoint", "clusterdns cluster.local {\nkubeconfig k.yaml\nendpoint https://127.0.0.1:6443\n}", "exclude each other"},
-		{"only reverse zones", "clusterdns in-addr.arpa {\nmanifests x.yaml\n}", "no forward zone"},
-		{"twice in a block", "clusterdns cluster.local {\nmanifests x.yaml\n}\nclusterdns cluster.local {\nmanifests x.yaml\n}", "only be used once"},
+	for _, tc := range []struct {
+		name, corefile, want string
+		line                 int // of the directive given last of those in conflict
+	}{
+		{"manifests beside the API server", "clusterdns cluster.local {\nmanifests x.yaml\nkubeconfig k.yaml\n}", "remove kubeconfig", 3},
+		{"snapshot beside manifests", "clusterdns cluster.local {\nmanifests x.yaml\nsnapshot /var/lib/dns.snap\n}", "remove snapshot", 3},
+		{"both namespace filters", "clusterdns cluster.local {\nnamespaces a\nnamespace_labels team=a\n}", "exclude each other", 3},
+		{"tls without endpoint", "clusterdns cluster.local {\nttl 5\ntls c k ca\n}", "tls goes with endpoint", 3},
+		{"kubeconfig and endpoint", "clusterdns cluster.local {\nkubeconfig k.yaml\nendpoint https://127.0.0.1:6443\n}", "exclude each other", 3},
+		{"only reverse zones", "\nclusterdns in-addr.arpa {\nmanifests x.yaml\n}", "no forward zone", 2},
+		{"twice in a block", "clusterdns cluster.local {\nmanifests x.yaml\n}\nclusterdns cluster.local {\nmanifests x.yaml\n}", "only be used once", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseCorefile(t, tc.corefile)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error = %v, want one containing %q", err, tc.want)
+				t.Fatalf("error = %v, want one containing %q", err, tc.want)
+			}
+			if tc.line > 0 && !strings.Contains(err.Error(), fmt.Sprintf("Testfile:%d ", tc.line)) {
+				t.Errorf("error %q should name line %d", err, tc.line)
+			}
+		})
+	}
+}
+
+// A file that cannot be read stops the start with an error naming the directive's line.
+func TestStartErrorsNameTheLine(t *testing.T) {
+	for _, tc := range []struct{ name, corefile, want string }{
+		{"missing manifests", "clusterdns cluster.local {\nttl 5\nmanifests /nonexistent/cluster.yaml\n}", "Testfile:3: manifests: "},
+		{"missing kubeconfig", "clusterdns cluster.local {\nttl 5\nkubeconfig /nonexistent/kubeconfig\n}", "Testfile:3: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cd, err := parseCorefile(t, tc.corefile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cd.start()
+			t.Cleanup(func() { _ = cd.shutdown() })
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("start error = %v, want one containing %q", err, tc.want)
 			}
 		})
 	}

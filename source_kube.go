@@ -12,6 +12,7 @@ import (
 
 // kubeSource serves the live cluster through client-go reflectors.
 type kubeSource struct {
+	at             string // the Corefile's place that says how to reach the API server, for errors
 	client         kube.ClientConfig
 	watch          kube.WatchConfig
 	startupTimeout time.Duration
@@ -34,7 +35,7 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	s.client.Health = health
 	client, err := s.connect(s.client)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", s.at, err)
 	}
 	// The snapshot's names are answered at once; the rest waits for the first sync or the timeout.
 	fromFile := s.lastGood != nil && s.lastGood.load(st)

@@ -12,12 +12,13 @@ import (
 // keep being served.
 type manifestSource struct {
 	files *manifests.Source
+	at    string // the manifests directive's place in the Corefile, for errors
 }
 
 func (s *manifestSource) Start(ctx context.Context, st *store, synced func()) error {
 	snap, err := s.files.Load()
 	if err != nil {
-		return fmt.Errorf("manifests: %w", err)
+		return fmt.Errorf("%s: manifests: %w", s.at, err)
 	}
 	st.Replace(snap)
 	synced()
