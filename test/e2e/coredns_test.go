@@ -32,6 +32,7 @@ type corefileOptions struct {
 	manifests string
 	ttl       int           // 0: the plugin's default
 	reload    time.Duration // 0: no reload plugin
+	snapshot  string        // the snapshot option's file; "" for none
 }
 
 // corefile renders the live-API Corefile for the given ports.
@@ -60,6 +61,9 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort int) string {
 	}
 	if o.ttl > 0 {
 		fmt.Fprintf(&b, "        ttl %d\n", o.ttl)
+	}
+	if o.snapshot != "" {
+		fmt.Fprintf(&b, "        snapshot %s\n", o.snapshot)
 	}
 	b.WriteString("        fallthrough in-addr.arpa ip6.arpa\n")
 	b.WriteString("    }\n")
