@@ -17,9 +17,13 @@
 //	internal/model             the slim objects that are kept
 //	source_kube.go, source_manifests.go  start a source for the plugin
 //	store.go, podaddrs.go      the objects kept, as a source.Sink; what depends on each
-//	records.go, names.go       the records of a service, a namespace, a zone apex (pure)
+//	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
+//	claims.go                  which slice answers an address or name that several hold
+//	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	setbuilder.go              the scratch and arrays that records are built in
 //	internal/index             Swap: an owner's RRsets in for those it gave before
+//	lastgood.go                the snapshot file: the data served, kept for a start without the API
+//	internal/snapshot          its format
 //
 // The build path compiles the plugin into CoreDNS, as operators do.
 //
