@@ -8,14 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clusterdns/clusterdns/internal/source/kube"
-
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 )
@@ -67,15 +64,7 @@ func startManifests(t *testing.T, body string) (*ClusterDNS, func(string, map[st
 func startAPI(t *testing.T, body string) (*ClusterDNS, func(string, map[string]string)) {
 	objects := exampleObjects(t)
 	client := fake.NewClientset(objects...)
-	cd, err := newPluginErr(t, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cd.src.(*kubeSource).connect = func(kube.ClientConfig) (kubernetes.Interface, error) { return client, nil }
-	if err := cd.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cd.shutdown() })
+	cd := startWithClient(t, body, client)
 	if !cd.Ready() {
 		t.Fatal("not synced with the fake API server")
 	}

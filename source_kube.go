@@ -53,33 +53,32 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	if fromFile {
 		// Serve at once: the snapshot answers its names; after startup_timeout it answers the
 		// rest too, unless the API server has been synced with by then.
-		go s.serveSnapshotAfterTimeout(ctx, done, synced)
+		go func() {
+			if s.timedOut(ctx, done) {
+				log.Warningf("not synced with the API server after %s: serving the snapshot %s, written %s ago, until it is",
+					s.startupTimeout, s.lastGood.path, time.Since(s.lastGood.loaded.Written).Round(time.Second))
+				synced()
+			}
+		}()
 		return nil
 	}
-	timer := time.NewTimer(s.startupTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	case <-timer.C:
+	if s.timedOut(ctx, done) {
 		log.Warningf("not synced with the API server after %s: names not known yet get SERVFAIL until it is", s.startupTimeout)
 	}
 	return nil
 }
 
-// serveSnapshotAfterTimeout makes the loaded snapshot the data served (ready, and NXDOMAIN for
-// names it does not have) if the API server is not synced with within startup_timeout.
-func (s *kubeSource) serveSnapshotAfterTimeout(ctx context.Context, done <-chan struct{}, synced func()) {
+// timedOut waits for done, ctx or startup_timeout, and reports whether the timeout came first.
+func (s *kubeSource) timedOut(ctx context.Context, done <-chan struct{}) bool {
 	timer := time.NewTimer(s.startupTimeout)
 	defer timer.Stop()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	case <-timer.C:
-		log.Warningf("not synced with the API server after %s: serving the snapshot %s, written %s ago, until it is",
-			s.startupTimeout, s.lastGood.path, time.Since(s.lastGood.loaded.Written).Round(time.Second))
-		synced()
+		return true
 	}
+	return false
 }
 
 func observeRequest(verb, code string, d time.Duration) {
