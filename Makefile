@@ -3,6 +3,7 @@
 #   make coredns   custom CoreDNS with the clusterdns plugin -> build/coredns
 #   make run       serve the example cluster on 127.0.0.1:1053
 #   make test      go vet, every test with -race, then a short fuzz run
+#   make fuzz-long every fuzz target for FUZZ_LONG_TIME each (not part of make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -18,9 +19,12 @@ FUZZ_TIME   ?= 20s
 # instrumented), and both workers minimized to the end of the run while it read "0/sec".
 # Rerun with a larger value to minimize a crasher.
 FUZZ_MINIMIZE_TIME ?= 1s
+# The long run's targets, as package:target: queries, manifest files, snapshot files.
+FUZZ_LONG_TARGETS ?= .:FuzzServeDNS ./internal/source/manifests:FuzzDecodeManifests ./internal/snapshot:FuzzRead
+FUZZ_LONG_TIME ?= 10m
 DEMO_PORT   := 1053
 
-.PHONY: all coredns run test vet unit fuzz bench
+.PHONY: all coredns run test vet unit fuzz fuzz-long bench
 
 all: coredns
 
@@ -56,6 +60,12 @@ fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $$t for $(FUZZ_TIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) -fuzzminimizetime $(FUZZ_MINIMIZE_TIME) . ; \
+	done
+
+fuzz-long:
+	for pt in $(FUZZ_LONG_TARGETS); do \
+		echo "fuzz-long: $${pt#*:} in $${pt%%:*} for $(FUZZ_LONG_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${pt#*:}\$$" -fuzztime $(FUZZ_LONG_TIME) -fuzzminimizetime $(FUZZ_MINIMIZE_TIME) "$${pt%%:*}" ; \
 	done
 
 # Benchmark against the kubernetes plugin (bench/run.sh); e.g. make bench ARGS="-scale 1000,10000"
