@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,4 +110,71 @@ func counts(ctx context.Context, t *testing.T, s *suite, c *coreDNS) (goroutines
 		}
 	}
 	return g, watches
+}
+
+// TestReloadHundredTimesUnderLoad reloads an instance's Corefile 100 times while its known names
+// are asked in a loop: no answer may fail or be wrong, and CoreDNS's goroutines, the API server's
+// open watches and the heap must end where they started. The reload plugin checks the file every
+// 2 s at best, so the reloads are asked for with SIGUSR1, which restarts the server the same way
+// (OnShutdown of the old instance, OnStartup of the new).
+func TestReloadHundredTimesUnderLoad(t *testing.T) {
+	s := needLive(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	o := s.corefileOptions()
+	o.ttl = 10
+	c := s.startExtraCoreDNS(t, "reload-100", o)
+	if err := c.waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitTTL(ctx, t, c, 10)
+	goroutines, watches := counts(ctx, t, s, c)
+	heap, _ := metricValue(ctx, c, "go_memstats_heap_inuse_bytes")
+
+	p := &prober{c: c, cases: knownCases(s.sc), since: time.Now()}
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probeDone := make(chan struct{})
+	go p.run(probeCtx, probeDone)
+	defer func() { stopProbe(); <-probeDone }()
+
+	const reloads = 100
+	confPath := filepath.Join(s.dir, "reload-100", "Corefile")
+	ttl := 10
+	for i := 1; i <= reloads; i++ {
+		next := 10 + i%2
+		conf := strings.Replace(c.corefile, "ttl 10\n", "ttl "+strconv.Itoa(next)+"\n", 1)
+		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(c.PID(), syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		waitTTL(ctx, t, c, next)
+		ttl = next
+	}
+	stopProbe()
+	<-probeDone
+	total, bad, _, failures := p.counts()
+	t.Logf("prober: %d questions over %d reloads (UDP and TCP), %d wrong or failed", total, reloads, bad)
+	if bad > 0 {
+		t.Errorf("%d of %d answers failed or were wrong during the reloads; first ones:\n%s", bad, total, strings.Join(failures, "\n"))
+	}
+	var g, w float64
+	for {
+		g, w = counts(ctx, t, s, c)
+		if g <= goroutines+15 && w <= watches+2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after %d reloads: %v goroutines (was %v), %v watches (was %v)", reloads, g, goroutines, w, watches)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	after, _ := metricValue(ctx, c, "go_memstats_heap_inuse_bytes")
+	t.Logf("after %d reloads (ttl %d): %v goroutines (was %v), %v watches (was %v), heap in use %.1f MiB (was %.1f)",
+		reloads, ttl, g, goroutines, w, watches, after/(1<<20), heap/(1<<20))
+	if heap > 0 && after > 1.5*heap {
+		t.Errorf("heap in use grew from %.1f to %.1f MiB over %d reloads", heap/(1<<20), after/(1<<20), reloads)
+	}
 }
