@@ -33,10 +33,11 @@ type corefileOptions struct {
 	ttl       int           // 0: the plugin's default
 	reload    time.Duration // 0: no reload plugin
 	snapshot  string        // the snapshot option's file; "" for none
+	pprof     bool          // serve /debug/pprof, to force a GC before reading the heap
 }
 
 // corefile renders the live-API Corefile for the given ports.
-func corefile(o corefileOptions, dnsPort, readyPort, metricsPort int) string {
+func corefile(o corefileOptions, dnsPort, readyPort, metricsPort, pprofPort int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ".:%d {\n", dnsPort)
 	b.WriteString("    bind 127.0.0.1\n")
@@ -45,6 +46,9 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort int) string {
 	fmt.Fprintf(&b, "    prometheus 127.0.0.1:%d\n", metricsPort)
 	if o.reload > 0 {
 		fmt.Fprintf(&b, "    reload %s\n", o.reload)
+	}
+	if o.pprof {
+		fmt.Fprintf(&b, "    pprof 127.0.0.1:%d\n", pprofPort)
 	}
 	b.WriteString("    clusterdns cluster.local in-addr.arpa ip6.arpa {\n")
 	if o.manifests != "" {
@@ -79,6 +83,7 @@ type coreDNS struct {
 	addr       string // 127.0.0.1:port for UDP and TCP
 	readyURL   string
 	metricsURL string
+	pprofURL   string // with the pprof option
 	corefile   string
 }
 
@@ -93,11 +98,11 @@ func startCoreDNS(bin, dir, name string, o corefileOptions) (*coreDNS, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := corednstest.FreeTCPPorts(2)
+	ports, err := corednstest.FreeTCPPorts(3)
 	if err != nil {
 		return nil, err
 	}
-	conf := corefile(o, dnsPort, ports[0], ports[1])
+	conf := corefile(o, dnsPort, ports[0], ports[1], ports[2])
 	confPath := filepath.Join(work, "Corefile")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -112,6 +117,7 @@ func startCoreDNS(bin, dir, name string, o corefileOptions) (*coreDNS, error) {
 		addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort)),
 		readyURL:   fmt.Sprintf("http://127.0.0.1:%d/ready", ports[0]),
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[1]),
+		pprofURL:   fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", ports[2]),
 		corefile:   conf,
 	}, nil
 }
