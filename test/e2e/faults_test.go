@@ -163,6 +163,9 @@ const proberPause = 20 * time.Millisecond
 type prober struct {
 	c     *coreDNS
 	cases []dnsCase
+	// retry asks once more after a failure to exchange, as stub resolvers do: CoreDNS itself
+	// resets the TCP connections of the server it replaces on a reload.
+	retry bool
 
 	mu       sync.Mutex
 	total    int
@@ -178,6 +181,9 @@ func (p *prober) run(ctx context.Context, done chan<- struct{}) {
 		for _, tc := range p.cases {
 			for _, network := range networks {
 				r, err := p.c.exchange(network, tc.qname, tc.qtype)
+				if err != nil && p.retry {
+					r, err = p.c.exchange(network, tc.qname, tc.qtype)
+				}
 				var bad []string
 				if err != nil {
 					bad = []string{err.Error()}

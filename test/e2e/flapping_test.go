@@ -34,7 +34,11 @@ func TestFaultAPIServerFlapping(t *testing.T) {
 	const flaps = 10
 	var slowest time.Duration
 	for i := range flaps {
-		s.stopAPIServer(t)
+		if i == 0 {
+			s.stopAPIServer(t)
+		} else {
+			s.stopAPIServerAgain(t)
+		}
 		time.Sleep(2 * time.Second)
 		if err := s.startAPIServer(ctx); err != nil {
 			t.Fatal(err)

@@ -319,6 +319,18 @@ func (s *suite) stopAPIServer(t *testing.T) {
 	}
 }
 
+// stopAPIServerAgain stops kube-apiserver once more in a test that called stopAPIServer already,
+// whose cleanup restores it.
+func (s *suite) stopAPIServerAgain(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	s.apiDown = true
+	s.mu.Unlock()
+	if err := s.cp.StopAPIServer(); err != nil {
+		t.Fatalf("stop kube-apiserver: %v", err)
+	}
+}
+
 // startAPIServer starts kube-apiserver if stopAPIServer stopped it.
 func (s *suite) startAPIServer(ctx context.Context) error {
 	s.mu.Lock()

@@ -131,7 +131,7 @@ func TestReloadHundredTimesUnderLoad(t *testing.T) {
 	goroutines, watches := counts(ctx, t, s, c)
 	heap, _ := metricValue(ctx, c, "go_memstats_heap_inuse_bytes")
 
-	p := &prober{c: c, cases: knownCases(s.sc), since: time.Now()}
+	p := &prober{c: c, cases: knownCases(s.sc), since: time.Now(), retry: true}
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probeDone := make(chan struct{})
 	go p.run(probeCtx, probeDone)

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -68,8 +69,16 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 // run starts one reflector of expected objects into f.
 func run[T any](ctx context.Context, w *Watcher, resource string, expected runtime.Object, lw cache.ListerWatcher, f *feed[T]) {
 	w.feeds = append(w.feeds, f)
-	r := cache.NewReflectorWithOptions(lw, expected, f, cache.ReflectorOptions{Name: "clusterdns " + resource})
+	r := cache.NewReflectorWithOptions(lw, expected, f, cache.ReflectorOptions{Name: "clusterdns " + resource, Backoff: relistBackoff()})
 	go r.RunWithContext(ctx)
+}
+
+// relistBackoff spaces a reflector's attempts to list and watch again after a failure the
+// transport does not retry itself (an API server that answers 5xx while it starts). client-go's
+// default doubles up to 30 s and forgets only after 2 minutes of health, so an API server that
+// restarts a few times in a row would leave the answers stale for longer each time.
+func relistBackoff() *wait.Backoff {
+	return &wait.Backoff{Duration: retryMin, Cap: time.Second, Steps: 4, Factor: 2, Jitter: 0.25}
 }
 
 // lister is the list and watch half of a typed client (client.CoreV1().Services(ns), ...).
