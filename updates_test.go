@@ -15,7 +15,7 @@ import (
 // reflectors do.
 const emptyCluster = "apiVersion: v1\nkind: List\nitems: []\n"
 
-func addrs(t *testing.T, cd *ClusterDNS, name string, qtype uint16) (int, int) {
+func addrs(t testing.TB, cd *ClusterDNS, name string, qtype uint16) (int, int) {
 	t.Helper()
 	resp := serve(t, cd, new(dns.Msg).SetQuestion(name, qtype))
 	return resp.Rcode, len(resp.Answer)
