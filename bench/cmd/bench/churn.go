@@ -27,9 +27,18 @@ var churnSizes = []int{300, 3000, 10000}
 // one at a time, as in a rolling update.
 const churnChanges = 300
 
-// churn is the CPU each server spends per EndpointSlice change, by the size of the service.
+// churnLoadSize is the size of the service churned while dnsperf runs, and churnLoadRate how
+// many EndpointSlice writes a second it gets meanwhile.
+const (
+	churnLoadSize = 3000
+	churnLoadRate = 100
+)
+
+// churn is the CPU each server spends per EndpointSlice change, by the size of the service, and
+// each server's QPS while a service of churnLoadSize endpoints changes, over its QPS without.
 type churn struct {
-	Sizes []churnSize
+	Sizes   []churnSize
+	QPSKept map[string]float64
 }
 
 type churnSize struct {
@@ -42,13 +51,18 @@ type churnSize struct {
 // 100 with StatefulSet hostnames and a named port, as the EndpointSlice controller writes them),
 // waits until both servers answer it, then writes churnChanges changes as fast as the API server
 // takes them and measures the CPU each server used until it answers the last one.
-func measureChurn(ctx context.Context, client kubernetes.Interface, servers []*server, log io.Writer) (*churn, error) {
+func measureChurn(ctx context.Context, client kubernetes.Interface, servers []*server, queries string, d time.Duration, log io.Writer) (*churn, error) {
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: churnNS}}, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", churnNS, err)
 	}
-	out := &churn{}
+	out := &churn{QPSKept: map[string]float64{}}
 	for si, size := range churnSizes {
-		r, err := churnOne(ctx, client, servers, si, size)
+		r, err := churnOne(ctx, client, servers, si, size, func(flip func(context.Context, int) error) error {
+			if size != churnLoadSize {
+				return nil
+			}
+			return qpsUnderChurn(ctx, servers, queries, d, flip, out.QPSKept, log)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +72,9 @@ func measureChurn(ctx context.Context, client kubernetes.Interface, servers []*s
 	return out, nil
 }
 
-func churnOne(ctx context.Context, client kubernetes.Interface, servers []*server, si, size int) (churnSize, error) {
+// churnOne measures one size; loaded, given a function that makes the c-th change, measures
+// anything else that needs the service before it is deleted.
+func churnOne(ctx context.Context, client kubernetes.Interface, servers []*server, si, size int, loaded func(flip func(context.Context, int) error) error) (churnSize, error) {
 	name := fmt.Sprintf("churn-%d", size)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: churnNS},
@@ -108,17 +124,23 @@ func churnOne(ctx context.Context, client kubernetes.Interface, servers []*serve
 	// the endpoints, ready again on the second.
 	var last int
 	var lastReady bool
-	for c := range churnChanges {
+	flip := func(ctx context.Context, c int) error {
 		j := c % len(slices)
 		k := (c / len(slices)) % len(slices[j].Endpoints)
 		ep := &slices[j].Endpoints[k]
 		ep.Conditions.Ready = ptr.To(!*ep.Conditions.Ready)
 		updated, err := client.DiscoveryV1().EndpointSlices(churnNS).Update(ctx, slices[j], metav1.UpdateOptions{})
 		if err != nil {
-			return churnSize{}, fmt.Errorf("update endpointslice %s: %w", slices[j].Name, err)
+			return fmt.Errorf("update endpointslice %s: %w", slices[j].Name, err)
 		}
 		slices[j] = updated
 		last, lastReady = j*100+k, *ep.Conditions.Ready
+		return nil
+	}
+	for c := range churnChanges {
+		if err := flip(ctx, c); err != nil {
+			return churnSize{}, err
+		}
 	}
 	shows := func(m *dns.Msg) bool { return hasA(addr(last))(m) == lastReady }
 	if err := waitAll(ctx, servers, fqdn(last), shows); err != nil {
@@ -131,6 +153,9 @@ func churnOne(ctx context.Context, client kubernetes.Interface, servers []*serve
 			return churnSize{}, err
 		}
 		r.PerChange[s.name] = (cpu - before[s.name]) / churnChanges
+	}
+	if err := loaded(func(ctx context.Context, c int) error { return flip(ctx, churnChanges+c) }); err != nil {
+		return churnSize{}, err
 	}
 	// Gone before the next size, which then measures its own service only.
 	if err := client.CoreV1().Services(churnNS).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
@@ -152,6 +177,49 @@ func waitAll(ctx context.Context, servers []*server, name string, ok func(*dns.M
 		if _, err := waitAnswer(ctx, s.addr(), name, dns.TypeA, ok); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+	}
+	return nil
+}
+
+// qpsUnderChurn runs dnsperf at full speed against each server twice, without changes and while
+// flip changes the churned service churnLoadRate times a second, and keeps the second QPS over
+// the first by server.
+func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d time.Duration, flip func(context.Context, int) error, kept map[string]float64, log io.Writer) error {
+	changes := 0
+	for _, s := range servers {
+		quiet, err := runDNSPerf(ctx, s.port, queries, d, 0)
+		if err != nil {
+			return fmt.Errorf("%s without churn: %w", s.name, err)
+		}
+		churnCtx, stop := context.WithCancel(ctx)
+		writes := make(chan error, 1)
+		go func() {
+			tick := time.NewTicker(time.Second / churnLoadRate)
+			defer tick.Stop()
+			for {
+				select {
+				case <-churnCtx.Done():
+					writes <- nil
+					return
+				case <-tick.C:
+				}
+				if err := flip(churnCtx, changes); err != nil && churnCtx.Err() == nil {
+					writes <- err
+					return
+				}
+				changes++
+			}
+		}()
+		busy, err := runDNSPerf(ctx, s.port, queries, d, 0)
+		stop()
+		if werr := <-writes; werr != nil {
+			return werr
+		}
+		if err != nil {
+			return fmt.Errorf("%s under churn: %w", s.name, err)
+		}
+		kept[s.name] = busy.QPS / quiet.QPS
+		fmt.Fprintf(log, "churn: %s %.0f qps without changes, %.0f with %d writes a second (%.2fx)\n", s.name, quiet.QPS, busy.QPS, churnLoadRate, kept[s.name])
 	}
 	return nil
 }

@@ -66,9 +66,11 @@ the first changed answer, each server polled every %s over UDP. Time to ready: p
 /ready answering 200, servers started one after the other, %d times. Churn: for headless services of
 %v ready endpoints (slices of 100, StatefulSet hostnames, a named port), %d EndpointSlice updates
 as fast as the API server takes them, each flipping one endpoint's readiness; the CPU each server
-used from the first write until it answers the last, per change.
+used from the first write until it answers the last, per change. Then, for the service of %d
+endpoints, dnsperf at full speed against each server without changes and while it gets %d
+writes a second.
 
-`, outage, cfg.changes, pollEvery, readyRounds, churnSizes, churnChanges)
+`, outage, cfg.changes, pollEvery, readyRounds, churnSizes, churnChanges, churnLoadSize, churnLoadRate)
 }
 
 func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
@@ -190,6 +192,9 @@ func writeTargets(b *strings.Builder, r *scaleResult) {
 	target("heap for the cluster's data <= 0.25x kubernetes (pods verified)", fmt.Sprintf("%.3fx", podsHeap), podsHeap <= 0.25)
 	peak := float64(rl.Peak[ours]) / float64(rl.Steady[ours])
 	target("re-list peak <= 1.3x steady RSS", fmt.Sprintf("%.3fx", peak), peak <= 1.3)
+	kept := r.Churn.QPSKept[ours]
+	target(fmt.Sprintf("QPS while a %d-endpoint headless service changes %d times a second >= 0.9x QPS without", churnLoadSize, churnLoadRate),
+		fmt.Sprintf("%.2fx (kubernetes %.2fx)", kept, r.Churn.QPSKept[kubernetesPlugin]), kept >= 0.9)
 	for _, c := range r.Churn.Sizes {
 		cpu := float64(c.PerChange[ours]) / float64(max(c.PerChange[kubernetesPlugin], 1))
 		target(fmt.Sprintf("CPU per EndpointSlice change of a %d-endpoint headless service <= 3x kubernetes", c.Endpoints), fmt.Sprintf("%.2fx", cpu), cpu <= 3)

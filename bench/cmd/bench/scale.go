@@ -125,7 +125,7 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 	if r.Relist, err = measureRelist(ctx, cp, client, watching, os.Stderr); err != nil {
 		return nil, err
 	}
-	if r.Churn, err = measureChurn(ctx, client, watching, os.Stderr); err != nil {
+	if r.Churn, err = measureChurn(ctx, client, watching, queries, cfg.duration, os.Stderr); err != nil {
 		return nil, err
 	}
 	// Last, so that nothing above shares the machine with pod creation or the API server with the
