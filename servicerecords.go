@@ -77,8 +77,20 @@ func (s *store) rebuildOwn(key objKey) {
 	s.services[key] = e
 }
 
+// ownChanged rebuilds the service's own records after its list of slices changed, taking back gone
+// (the records of a slice it lost), and forgets an entry left with neither service nor slices.
+func (s *store) ownChanged(key objKey, gone []index.Set) {
+	e := s.services[key]
+	if e.svc == nil || len(gone) > 0 {
+		s.rebuildService(key, gone)
+		return
+	}
+	s.rebuildOwn(key)
+}
+
 // sliceChanged follows a new version of the i-th slice of the service at key (old is the one
-// before): the records of that slice alone when it can, else the whole service's.
+// before, nil for a slice new to the service): the records of that slice alone when it can, else
+// the whole service's.
 func (s *store) sliceChanged(key objKey, i int, old *model.EndpointSlice) {
 	e := s.services[key]
 	if e.svc == nil || !e.svc.Headless || e.parts == nil || !s.rebuildSlice(key, i, old) {
@@ -87,7 +99,8 @@ func (s *store) sliceChanged(key objKey, i int, old *model.EndpointSlice) {
 	}
 }
 
-// rebuildSlice rebuilds the records of the i-th slice of a headless service, and of the IPv6
+// rebuildSlice rebuilds the records of the i-th slice of a headless service (old is its version
+// before, nil for a new slice), and of the IPv6
 // slices whose SRV records an IPv4 endpoint name coming or going moves (see claims), with the
 // service's own. It reports false, having published nothing, when the change moves a claim
 // otherwise (an address or name that another slice holds too) or the weight of SRV records it
@@ -96,11 +109,16 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 	e := s.services[key]
 	sl := e.slices[i]
 	rebuilt := []int{i}
+	if e.keys == nil && len(e.slices) > 1 {
+		return false // a second slice: the whole build counts the keys
+	}
 	if e.keys != nil {
-		if e.keys.shared(old) {
+		if old != nil && e.keys.shared(old) {
 			return false
 		}
-		e.keys.add(old, -1)
+		if old != nil {
+			e.keys.add(old, -1)
+		}
 		e.keys.add(sl, 1)
 		if e.keys.shared(sl) {
 			return false
@@ -137,7 +155,8 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 	return true
 }
 
-// movedIPv4Names are the names of IPv4 endpoints that one of old and sl has and the other has not.
+// movedIPv4Names are the names of IPv4 endpoints that one of old (nil for none) and sl has and the
+// other has not.
 func movedIPv4Names(old, sl *model.EndpointSlice) map[string]bool {
 	var moved map[string]bool
 	toggle := func(list model.Endpoints) {
@@ -155,7 +174,9 @@ func movedIPv4Names(old, sl *model.EndpointSlice) map[string]bool {
 			}
 		}
 	}
-	toggle(old.Endpoints)
+	if old != nil {
+		toggle(old.Endpoints)
+	}
 	toggle(sl.Endpoints)
 	return moved
 }

@@ -152,10 +152,24 @@ func TestSliceChangeRebuildsThatSliceOnly(t *testing.T) {
 			}
 			name += ".big.default.svc.cluster.local."
 			before := firstRecord(t, cd, name)
-			s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-a", Service: "big", Ports: ports, Endpoints: tt.changed(99)})
-			if after := firstRecord(t, cd, name); after != before {
-				t.Errorf("%s was rebuilt by a change to another slice", name)
+			for _, change := range []struct {
+				what  string
+				apply func()
+			}{
+				{"a change to another slice", func() {
+					s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-a", Service: "big", Ports: ports, Endpoints: tt.changed(99)})
+				}},
+				{"a new slice", func() {
+					s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "big-c", Service: "big", Ports: ports, Endpoints: endpoints("10.3.0.%d", 10)})
+				}},
+				{"a slice deleted", func() { s.DeleteEndpointSlice("default", "big-c") }},
+			} {
+				change.apply()
+				if after := firstRecord(t, cd, name); after != before {
+					t.Errorf("%s was rebuilt by %s", name, change.what)
+				}
 			}
+			expect(t, cd, "10-3-0-1.big.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, 0)
 			if n, _ := addrs(t, cd, "_http._tcp.big.default.svc.cluster.local.", dns.TypeSRV); n != dns.RcodeSuccess {
 				t.Errorf("SRV: %s", dns.RcodeToString[n])
 			}

@@ -226,11 +226,11 @@ func (s *store) UpsertEndpointSlice(sl *model.EndpointSlice) {
 		s.removeSlice(old)
 	}
 	svcKey, i := s.putSlice(sl)
-	if had && old.Service == sl.Service {
-		s.sliceChanged(svcKey, i, old)
-	} else {
-		s.rebuildService(svcKey)
+	before := old
+	if !had || old.Service != sl.Service {
+		before = nil // new to its service: as a slice that had no endpoints there
 	}
+	s.sliceChanged(svcKey, i, before)
 	s.changed()
 	if svc := s.services[svcKey].svc; svc != nil && (!had || sl.LastChange.After(old.LastChange)) {
 		s.programmed(serviceKind(svc), sl.LastChange)
@@ -258,15 +258,22 @@ func (s *store) DeleteEndpointSlice(namespace, name string) {
 	}
 }
 
-// removeSlice forgets a slice and rebuilds the service it belonged to.
+// removeSlice forgets a slice and takes back its records: first as a change to a slice without
+// endpoints, which rebuilds only what it touches, then by leaving it out of its service.
 func (s *store) removeSlice(sl *model.EndpointSlice) {
 	delete(s.slices, objKey{sl.Namespace, sl.Name})
 	svcKey := objKey{sl.Namespace, sl.Service}
 	e := s.services[svcKey]
+	emptied := &model.EndpointSlice{Namespace: sl.Namespace, Name: sl.Name, Service: sl.Service}
+	var i int
+	e.slices, e.parts, i = withSlice(e.slices, e.parts, emptied)
+	s.services[svcKey] = e
+	s.sliceChanged(svcKey, i, sl)
+	e = s.services[svcKey]
 	var gone []index.Set
 	e.slices, e.parts, gone = withoutSlice(e.slices, e.parts, sl.Name)
 	s.services[svcKey] = e
-	s.rebuildService(svcKey, gone)
+	s.ownChanged(svcKey, gone)
 }
 
 func (s *store) UpsertPod(p *model.Pod) {
