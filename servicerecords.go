@@ -100,11 +100,11 @@ func (s *store) sliceChanged(key objKey, i int, old *model.EndpointSlice) {
 }
 
 // rebuildSlice rebuilds the records of the i-th slice of a headless service (old is its version
-// before, nil for a new slice), and of the IPv6
-// slices whose SRV records an IPv4 endpoint name coming or going moves (see claims), with the
-// service's own. It reports false, having published nothing, when the change moves a claim
-// otherwise (an address or name that another slice holds too) or the weight of SRV records it
-// does not rebuild: the caller then rebuilds the whole service.
+// before, nil for a new slice), and of the IPv6 slices whose SRV records an IPv4 endpoint name
+// coming or going moves (see claims), with the service's own. It reports false, having published
+// nothing, when the change moves a claim otherwise (an address or name that another slice holds
+// too) or the weight of SRV records it does not rebuild, and for a service's second slice: the
+// caller then rebuilds the whole service.
 func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 	e := s.services[key]
 	sl := e.slices[i]
@@ -113,10 +113,10 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 		return false // a second slice: the whole build counts the keys
 	}
 	if e.keys != nil {
-		if old != nil && e.keys.shared(old) {
-			return false
-		}
 		if old != nil {
+			if e.keys.shared(old) {
+				return false
+			}
 			e.keys.add(old, -1)
 		}
 		e.keys.add(sl, 1)
