@@ -175,6 +175,15 @@ type prober struct {
 	since    time.Time
 }
 
+// start runs the prober in the background until the returned stop, which waits for it to end
+// and may be called more than once.
+func (p *prober) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go p.run(ctx, done)
+	return func() { cancel(); <-done }
+}
+
 func (p *prober) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	for ctx.Err() == nil {
@@ -236,10 +245,8 @@ func TestFaultAPIServerRestart(t *testing.T) {
 	}
 
 	p := &prober{c: s.main, cases: knownCases(s.sc), since: time.Now()}
-	probeCtx, stopProbe := context.WithCancel(ctx)
-	probeDone := make(chan struct{})
-	go p.run(probeCtx, probeDone)
-	defer func() { stopProbe(); <-probeDone }()
+	stopProbe := p.start(ctx)
+	defer stopProbe()
 
 	time.Sleep(time.Second)
 	if total, bad, _, failures := p.counts(); total == 0 || bad > 0 {
@@ -284,7 +291,6 @@ func TestFaultAPIServerRestart(t *testing.T) {
 	t.Logf("main CoreDNS metrics after the outage: %s", metricLines(ctx, s.main, "coredns_clusterdns_api_reachable", "coredns_clusterdns_api_request_errors_total"))
 	time.Sleep(time.Second)
 	stopProbe()
-	<-probeDone
 
 	total, bad, servfail, failures := p.counts()
 	t.Logf("prober: %d questions over %v (UDP and TCP), %d wrong answers (%d SERVFAIL)", total, time.Since(p.since).Round(time.Millisecond), bad, servfail)

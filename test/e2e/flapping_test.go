@@ -26,10 +26,8 @@ func TestFaultAPIServerFlapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &prober{c: s.main, cases: knownCases(s.sc), since: time.Now()}
-	probeCtx, stopProbe := context.WithCancel(ctx)
-	probeDone := make(chan struct{})
-	go p.run(probeCtx, probeDone)
-	defer func() { stopProbe(); <-probeDone }()
+	stopProbe := p.start(ctx)
+	defer stopProbe()
 
 	const flaps = 10
 	var slowest time.Duration
@@ -57,7 +55,6 @@ func TestFaultAPIServerFlapping(t *testing.T) {
 		slowest = max(slowest, d)
 	}
 	stopProbe()
-	<-probeDone
 	total, bad, servfail, failures := p.counts()
 	t.Logf("%d restarts: slowest change %v after a return; prober: %d questions, %d wrong (%d SERVFAIL)", flaps, slowest.Round(time.Millisecond), total, bad, servfail)
 	if bad > 0 {

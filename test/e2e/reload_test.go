@@ -138,10 +138,8 @@ func TestReloadHundredTimesUnderLoad(t *testing.T) {
 	heap, _ := metricValue(ctx, c, "go_memstats_heap_inuse_bytes")
 
 	p := &prober{c: c, cases: knownCases(s.sc), since: time.Now(), retry: true}
-	probeCtx, stopProbe := context.WithCancel(ctx)
-	probeDone := make(chan struct{})
-	go p.run(probeCtx, probeDone)
-	defer func() { stopProbe(); <-probeDone }()
+	stopProbe := p.start(ctx)
+	defer stopProbe()
 
 	const reloads = 100
 	confPath := filepath.Join(s.dir, "reload-100", "Corefile")
@@ -159,7 +157,6 @@ func TestReloadHundredTimesUnderLoad(t *testing.T) {
 		ttl = next
 	}
 	stopProbe()
-	<-probeDone
 	total, bad, _, failures := p.counts()
 	t.Logf("prober: %d questions over %d reloads (UDP and TCP), %d wrong or failed", total, reloads, bad)
 	if bad > 0 {
