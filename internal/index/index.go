@@ -1,6 +1,7 @@
 // Package index maps lower-case DNS names to precomputed RRsets. Owners (a service, a namespace, a
 // zone apex) swap their whole contribution at once, handing back the one they gave before, so
-// the index keeps no table of owners; names shared by several owners (an address's PTR) merge.
+// the index keeps no table of owners; the sets of a name several owners share (an address's PTR,
+// a headless service's name over its EndpointSlices) are joined when the name is first read.
 // Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a reader can
 // tell NODATA from NXDOMAIN with one lookup. It knows nothing of Kubernetes.
 package index
@@ -53,29 +54,44 @@ type Index struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
 
-	mu sync.Mutex // serialises writers; guards merged and every node's writer fields
-	// merged holds the contributions of the few names that several owners (or one owner's sets of
-	// one name, not given together) contribute to; every other name publishes its one contribution
-	// as it is, a view of its owner's array.
-	merged map[string][][]Set
+	mu sync.Mutex // serialises writers; guards every node's writer fields
 }
 
 type shard struct {
 	mu    sync.RWMutex
 	nodes map[string]node // by value: one allocation fewer per name, and one pointer fewer to follow
+	// joins are the names that several owners (or one owner's sets of one name, not given
+	// together) contribute to; every other name publishes its one contribution as it is, a view
+	// of its owner's array.
+	joins map[string]*joining
 }
 
 type node struct {
-	sets     []Set // published
+	sets     []Set // published; nil for a joined name
 	children int32 // existing names one label below; writers only
-	merged   bool  // sets were merged: the contributions are in Index.merged
+	joined   bool  // several contributions, in the shard's joins
+}
+
+// joining is the contributions to a name that several owners give, joined into its sets when the
+// name is first read: a change to one of many slices of a service then copies nothing of the
+// others' records until the service's name is asked.
+type joining struct {
+	contribs [][]Set // never changed: a change publishes a new joining
+	once     sync.Once
+	sets     []Set
+}
+
+func (j *joining) get() []Set {
+	j.once.Do(func() { j.sets = merge(j.contribs) })
+	return j.sets
 }
 
 // New returns an empty index for names below the given zone apexes (lower case, fully qualified).
 func New(zones []string) *Index {
-	ix := &Index{zones: zones, seed: maphash.MakeSeed(), merged: map[string][][]Set{}}
+	ix := &Index{zones: zones, seed: maphash.MakeSeed()}
 	for i := range ix.shards {
 		ix.shards[i].nodes = map[string]node{}
+		ix.shards[i].joins = map[string]*joining{}
 	}
 	return ix
 }
@@ -90,7 +106,14 @@ func (ix *Index) Lookup(name string) ([]Set, bool) {
 	sh := ix.shard(name)
 	sh.mu.RLock()
 	n, ok := sh.nodes[name]
+	var j *joining
+	if n.joined {
+		j = sh.joins[name]
+	}
 	sh.mu.RUnlock()
+	if j != nil {
+		return j.get(), ok
+	}
 	return n.sets, ok
 }
 
@@ -153,8 +176,8 @@ func (ix *Index) SwapAll(changes ...Change) {
 			return c
 		}
 		n, _ := ix.node(name)
-		if n.merged {
-			return ix.merged[name]
+		if n.joined {
+			return ix.shard(name).joins[name].contribs
 		}
 		if len(n.sets) == 0 {
 			return nil
@@ -210,10 +233,15 @@ func (ix *Index) node(name string) (node, bool) {
 	return n, ok
 }
 
-func (ix *Index) put(name string, n node) {
+func (ix *Index) put(name string, n node, j *joining) {
 	sh := ix.shard(name)
 	sh.mu.Lock()
 	sh.nodes[name] = n
+	if j != nil {
+		sh.joins[name] = j
+	} else {
+		delete(sh.joins, name)
+	}
 	sh.mu.Unlock()
 }
 
@@ -221,6 +249,7 @@ func (ix *Index) remove(name string) {
 	sh := ix.shard(name)
 	sh.mu.Lock()
 	delete(sh.nodes, name)
+	delete(sh.joins, name)
 	sh.mu.Unlock()
 }
 
@@ -234,27 +263,26 @@ func (ix *Index) publish(name string, contribs [][]Set) {
 			ix.adopt(name, 1)
 		}
 	}
+	var j *joining
 	switch len(contribs) {
 	case 0:
-		n.sets, n.merged = nil, false
+		n.sets = nil
 	case 1:
-		n.sets, n.merged = contribs[0], false
+		n.sets = contribs[0]
 	default:
-		n.sets, n.merged = merge(contribs), true
-		ix.merged[name] = contribs
+		n.sets, j = nil, &joining{contribs: contribs}
 	}
-	if !n.merged {
-		delete(ix.merged, name)
-	}
+	n.joined = j != nil
 	if exists || len(contribs) > 0 {
-		ix.settle(name, n)
+		ix.settle(name, n, j)
 	}
 }
 
-// settle stores n at name, or removes an empty n and tells its parent it lost a child.
-func (ix *Index) settle(name string, n node) {
-	if len(n.sets) > 0 || n.children > 0 {
-		ix.put(name, n)
+// settle stores n (joining j's contributions, if any) at name, or removes an empty n and tells
+// its parent it lost a child.
+func (ix *Index) settle(name string, n node, j *joining) {
+	if len(n.sets) > 0 || j != nil || n.children > 0 {
+		ix.put(name, n, j)
 		return
 	}
 	ix.remove(name)
@@ -272,7 +300,11 @@ func (ix *Index) adopt(name string, delta int32) {
 		ix.adopt(parent, 1)
 	}
 	p.children += delta
-	ix.settle(parent, p)
+	var j *joining
+	if p.joined {
+		j = ix.shard(parent).joins[parent]
+	}
+	ix.settle(parent, p, j)
 }
 
 // parent returns the name one label up, unless name is a zone apex or outside every zone.
