@@ -191,19 +191,20 @@ func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d tim
 		if err != nil {
 			return fmt.Errorf("%s without churn: %w", s.name, err)
 		}
-		churnCtx, stop := context.WithCancel(ctx)
-		writes := make(chan error, 1)
+		// Stopped between writes, never during one: a write cut short may still land, and the
+		// next would then be refused for an old resourceVersion.
+		stop, writes := make(chan struct{}), make(chan error, 1)
 		go func() {
 			tick := time.NewTicker(time.Second / churnLoadRate)
 			defer tick.Stop()
 			for {
 				select {
-				case <-churnCtx.Done():
+				case <-stop:
 					writes <- nil
 					return
 				case <-tick.C:
 				}
-				if err := flip(churnCtx, changes); err != nil && churnCtx.Err() == nil {
+				if err := flip(ctx, changes); err != nil {
 					writes <- err
 					return
 				}
@@ -211,7 +212,7 @@ func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d tim
 			}
 		}()
 		busy, err := runDNSPerf(ctx, s.port, queries, d, 0)
-		stop()
+		close(stop)
 		if werr := <-writes; werr != nil {
 			return werr
 		}
