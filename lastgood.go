@@ -107,7 +107,7 @@ func (l *lastGood) kept(snap *model.Snapshot) *model.Snapshot {
 	if len(l.keep.Namespaces) == 0 {
 		return snap
 	}
-	in := func(ns string) bool { return slices.Contains(l.keep.Namespaces, ns) }
+	in := l.keep.InNamespaces
 	return &model.Snapshot{
 		Services:   slices.DeleteFunc(snap.Services, func(o *model.Service) bool { return !in(o.Namespace) }),
 		Slices:     slices.DeleteFunc(snap.Slices, func(o *model.EndpointSlice) bool { return !in(o.Namespace) }),

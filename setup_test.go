@@ -106,6 +106,7 @@ func TestStartErrorsNameTheLine(t *testing.T) {
 		{"missing manifests", "clusterdns cluster.local {\nttl 5\nmanifests /nonexistent/cluster.yaml\n}", "Testfile:3: manifests: "},
 		{"missing kubeconfig", "clusterdns cluster.local {\nttl 5\nkubeconfig /nonexistent/kubeconfig\n}", "Testfile:3: "},
 	} {
+		path := strings.Fields(strings.Split(tc.corefile, "\n")[2])[1]
 		t.Run(tc.name, func(t *testing.T) {
 			cd, err := parseCorefile(t, tc.corefile)
 			if err != nil {
@@ -113,8 +114,8 @@ func TestStartErrorsNameTheLine(t *testing.T) {
 			}
 			err = cd.start()
 			t.Cleanup(func() { _ = cd.shutdown() })
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("start error = %v, want one containing %q", err, tc.want)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("start error = %v, want one containing %q and %s", err, tc.want, path)
 			}
 		})
 	}

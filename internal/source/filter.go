@@ -26,7 +26,7 @@ type Filter struct {
 // Keep reports whether an object of kind is served. namespace is the object's namespace, or a
 // Namespace's own name; objLabels are the object's labels.
 func (f Filter) Keep(kind Kind, namespace string, objLabels map[string]string) bool {
-	if len(f.Namespaces) > 0 && !slices.Contains(f.Namespaces, namespace) {
+	if !f.InNamespaces(namespace) {
 		return false
 	}
 	switch kind {
@@ -36,6 +36,24 @@ func (f Filter) Keep(kind Kind, namespace string, objLabels map[string]string) b
 		return f.NamespaceLabels == nil || f.NamespaceLabels.Matches(labels.Set(objLabels))
 	}
 	return true
+}
+
+// InNamespaces tells whether the namespaces option serves namespace.
+func (f Filter) InNamespaces(namespace string) bool {
+	return len(f.Namespaces) == 0 || slices.Contains(f.Namespaces, namespace)
+}
+
+// Kept is a converted with conv, or nil when f leaves a out: both sources filter and convert
+// every object this way. A Namespace is filtered by its own name.
+func Kept[A metav1.Object, T any](f Filter, kind Kind, a A, conv func(A) *T) *T {
+	namespace := a.GetNamespace()
+	if kind == Namespaces {
+		namespace = a.GetName()
+	}
+	if !f.Keep(kind, namespace, a.GetLabels()) {
+		return nil
+	}
+	return conv(a)
 }
 
 // ByNamespaceObject tells whether a namespace is served only while its Namespace object is known

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/clusterdns/clusterdns/test/corednstest"
 )
 
 // BuildTimeout bounds BinDir from a cold cache: kube-apiserver, kube-controller-manager and etcd
@@ -22,11 +24,10 @@ const BuildTimeout = 45 * time.Minute
 // minutes cold), and returns the directory holding them. The build's log
 // goes to stderr.
 func BinDir(ctx context.Context) (string, error) {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	root, err := corednstest.RepoRoot(ctx)
 	if err != nil {
 		return "", fmt.Errorf("locate main module: %w", err)
 	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test", "controlplane", "tools", "build.sh"))
 	cmd.Stderr = os.Stderr
 	// On cancellation, stop the whole build (go and its compilers), letting

@@ -32,15 +32,7 @@ func converterOf[A metav1.Object, T any](kind source.Kind, filter source.Filter,
 		if !ok {
 			return nil, false
 		}
-		s := &slim[T]{namespace: source.Intern(a.GetNamespace()), name: a.GetName()}
-		in := s.namespace
-		if kind == source.Namespaces {
-			in = s.name // a Namespace is filtered by its own name
-		}
-		if filter.Keep(kind, in, a.GetLabels()) {
-			s.obj = conv(a)
-		}
-		return s, true
+		return &slim[T]{namespace: source.Intern(a.GetNamespace()), name: a.GetName(), obj: source.Kept(filter, kind, a, conv)}, true
 	}
 }
 

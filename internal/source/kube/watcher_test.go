@@ -164,8 +164,8 @@ func TestWatchFiltersNamespacesAsTheyChange(t *testing.T) {
 			map[string]bool{"a": true}, team("a", "ops"), map[string]bool{}},
 		{"namespace labels: a namespace that starts to match comes", source.Filter{NamespaceLabels: selector},
 			map[string]bool{"a": true}, team("b", "shop"), map[string]bool{"a": true, "b": true}},
-		{"namespaces: only those named, whatever their labels", source.Filter{Namespaces: []string{"b", "c"}},
-			map[string]bool{"b": true}, team("b", "shop"), map[string]bool{"b": true}},
+		{"namespaces: a new one named comes, whatever its labels", source.Filter{Namespaces: []string{"b", "c"}},
+			map[string]bool{"b": true}, team("c", "ops"), map[string]bool{"b": true, "c": true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset(team("a", "shop"), team("b", "ops"))
@@ -179,7 +179,14 @@ func TestWatchFiltersNamespacesAsTheyChange(t *testing.T) {
 			if got := sink.namespaces(); !maps.Equal(got, tt.first) {
 				t.Fatalf("namespaces %v, want %v", got, tt.first)
 			}
-			if _, err := client.CoreV1().Namespaces().Update(ctx, tt.change, metav1.UpdateOptions{}); err != nil {
+			namespaces := client.CoreV1().Namespaces()
+			var err error
+			if _, err = namespaces.Get(ctx, tt.change.Name, metav1.GetOptions{}); err == nil {
+				_, err = namespaces.Update(ctx, tt.change, metav1.UpdateOptions{})
+			} else {
+				_, err = namespaces.Create(ctx, tt.change, metav1.CreateOptions{})
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, fmt.Sprintf("namespaces %v", tt.then), func() bool { return maps.Equal(sink.namespaces(), tt.then) })

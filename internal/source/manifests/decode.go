@@ -171,40 +171,29 @@ func withNamespace(m *metav1.ObjectMeta) {
 
 func (d *decoder) service(o *corev1.Service) {
 	withNamespace(&o.ObjectMeta)
-	if !d.filter.Keep(source.Services, o.Namespace, o.Labels) {
-		return
-	}
-	if s := source.ConvertService(o); s != nil {
-		d.out.services = append(d.out.services, s)
-	}
+	appendKept(&d.out.services, source.Kept(d.filter, source.Services, o, source.ConvertService))
 }
 
 func (d *decoder) slice(o *discoveryv1.EndpointSlice) {
 	withNamespace(&o.ObjectMeta)
-	if !d.filter.Keep(source.EndpointSlices, o.Namespace, o.Labels) {
-		return
-	}
-	if s := source.ConvertEndpointSlice(o, d.podNames); s != nil {
-		d.out.slices = append(d.out.slices, s)
-	}
+	appendKept(&d.out.slices, source.Kept(d.filter, source.EndpointSlices, o, func(es *discoveryv1.EndpointSlice) *model.EndpointSlice {
+		return source.ConvertEndpointSlice(es, d.podNames)
+	}))
 }
 
 func (d *decoder) pod(o *corev1.Pod) {
 	withNamespace(&o.ObjectMeta)
-	if !d.filter.Keep(source.Pods, o.Namespace, o.Labels) {
-		return
-	}
-	if p := source.ConvertPod(o); p != nil {
-		d.out.pods = append(d.out.pods, p)
-	}
+	appendKept(&d.out.pods, source.Kept(d.filter, source.Pods, o, source.ConvertPod))
 }
 
 func (d *decoder) namespace(o *corev1.Namespace) {
-	if !d.filter.Keep(source.Namespaces, o.Name, o.Labels) {
-		return
-	}
-	if n := source.ConvertNamespace(o); n != nil {
-		d.out.namespaces = append(d.out.namespaces, n)
+	appendKept(&d.out.namespaces, source.Kept(d.filter, source.Namespaces, o, source.ConvertNamespace))
+}
+
+// appendKept appends obj to list unless it is nil (left out or serving no name).
+func appendKept[T any](list *[]*T, obj *T) {
+	if obj != nil {
+		*list = append(*list, obj)
 	}
 }
 
