@@ -34,6 +34,23 @@ type corefileOptions struct {
 	reload    time.Duration // 0: no reload plugin
 	snapshot  string        // the snapshot option's file; "" for none
 	pprof     bool          // serve /debug/pprof, to force a GC before reading the heap
+
+	// kubernetesPlugin renders the same stanza for the kubernetes plugin instead of clusterdns
+	// (options it lacks, such as snapshot, are left out), to compare the two query by query.
+	kubernetesPlugin bool
+	// before are plugin lines placed in front of the stanza, such as "autopath @clusterdns",
+	// "metadata" or a transfer block; plugin.cfg, not this order, decides the chain.
+	before []string
+	// stanza are extra lines inside the stanza, such as "ttl 30 5" or "zonal".
+	stanza []string
+}
+
+// pluginName is the stanza's plugin: clusterdns, or kubernetes for the reference.
+func (o corefileOptions) pluginName() string {
+	if o.kubernetesPlugin {
+		return "kubernetes"
+	}
+	return "clusterdns"
 }
 
 // corefile renders the live-API Corefile for the given ports.
@@ -50,7 +67,10 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort, pprofPort int)
 	if o.pprof {
 		fmt.Fprintf(&b, "    pprof 127.0.0.1:%d\n", pprofPort)
 	}
-	b.WriteString("    clusterdns cluster.local in-addr.arpa ip6.arpa {\n")
+	for _, line := range o.before {
+		fmt.Fprintf(&b, "    %s\n", line)
+	}
+	fmt.Fprintf(&b, "    %s cluster.local in-addr.arpa ip6.arpa {\n", o.pluginName())
 	if o.manifests != "" {
 		fmt.Fprintf(&b, "        manifests %s\n", o.manifests)
 	} else {
@@ -66,8 +86,11 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort, pprofPort int)
 	if o.ttl > 0 {
 		fmt.Fprintf(&b, "        ttl %d\n", o.ttl)
 	}
-	if o.snapshot != "" {
+	if o.snapshot != "" && !o.kubernetesPlugin {
 		fmt.Fprintf(&b, "        snapshot %s\n", o.snapshot)
+	}
+	for _, line := range o.stanza {
+		fmt.Fprintf(&b, "        %s\n", line)
 	}
 	b.WriteString("        fallthrough in-addr.arpa ip6.arpa\n")
 	b.WriteString("    }\n")
