@@ -9,16 +9,18 @@ import "net/netip"
 type Endpoints struct {
 	addrs []byte
 	names []string // nil, or one per endpoint
+	zones []string // nil, or one per endpoint: only "zonal" reads them, and most clusters have a few
 	wide  bool     // 16 bytes per address
 }
 
 // NewEndpoints packs list. Address zones are dropped: no endpoint address has one.
 func NewEndpoints(list []Endpoint) Endpoints {
 	var e Endpoints
-	named := false
+	named, zoned := false, false
 	for _, ep := range list {
 		e.wide = e.wide || ep.Addr.Is6()
 		named = named || ep.Name != ""
+		zoned = zoned || ep.Zone != ""
 	}
 	e.addrs = make([]byte, 0, e.width()*len(list))
 	for _, ep := range list {
@@ -34,6 +36,12 @@ func NewEndpoints(list []Endpoint) Endpoints {
 		e.names = make([]string, len(list))
 		for i, ep := range list {
 			e.names[i] = ep.Name
+		}
+	}
+	if zoned {
+		e.zones = make([]string, len(list))
+		for i, ep := range list {
+			e.zones[i] = ep.Zone
 		}
 	}
 	return e
@@ -59,6 +67,9 @@ func (e Endpoints) At(i int) Endpoint {
 	}
 	if e.names != nil {
 		ep.Name = e.names[i]
+	}
+	if e.zones != nil {
+		ep.Zone = e.zones[i]
 	}
 	return ep
 }
