@@ -24,7 +24,7 @@ type Meta struct {
 var ErrCorrupt = errors.New("corrupt snapshot")
 
 const (
-	magic   = "clusterdns-snapshot"
+	magic = "clusterdns-snapshot"
 	// version 2 added endpoint zones; a version 1 file is refused, and the next sync rewrites it.
 	version = 2
 )
