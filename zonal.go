@@ -2,6 +2,8 @@ package clusterdns
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -33,34 +35,84 @@ func (b *builder) zonalDirectives(out *setBuilder, base string, slices []*model.
 	out.add(zonePrefer+"."+zoneLabel+"."+base, index.Marker, nil).lazy = b.zonalAnswer(slices, base, true)
 }
 
-// zonalAnswer answers "<topology-zone>.<directive>._zone.<base>" (name, lower case) for the topology zone
-// label (one or more labels): the A, AAAA and SRV of the headless service at base, as its own name
-// answers them, from the endpoints in that zone; with prefer, from every endpoint when none is in
-// it. The name exists whatever the zone: no endpoint in it is NODATA, the same on every replica.
+// zonalAnswer answers "<topology-zone>.<directive>._zone.<base>" (name, lower case) for the topology
+// zone label (one or more labels): the A, AAAA and SRV of the headless service at base, as its own
+// name answers them, from the endpoints in that zone; with prefer, from every endpoint when none is
+// in it. The name exists whatever the zone: no endpoint in it is NODATA, the same on every replica.
+//
+// The answer for a zone that some endpoint carries is kept once built (a service has a few zones,
+// and its answers go with it when a slice changes); a pin to any other zone is NODATA at no cost.
+// A prefer name for such a zone (clients in a zone the service does not run in) is kept too, for
+// the first maxFallbacks zones asked: its owner name is the client's choice, and a cluster has a
+// few zones, so the bound keeps real clients fast and stops any from growing memory without end.
 func (b *builder) zonalAnswer(list []*model.EndpointSlice, base string, prefer bool) func(name, label string) ([]index.Set, bool) {
+	var zones zonalZones
 	return func(name, zone string) ([]index.Set, bool) {
-		var out setBuilder
-		ready := out.readyEndpoints(list)
-		in := ready[:0:0]
-		for _, e := range ready {
-			if e.zone == zone {
-				in = append(in, e)
-			}
+		known := zones.known(list)
+		if _, ok := known[zone]; !ok && !prefer {
+			return nil, true
 		}
-		if len(in) == 0 && prefer {
-			in = ready
+		if sets, ok := zones.built.Load(zone); ok {
+			return sets.([]index.Set), true
 		}
-		for _, e := range in {
-			out.add(name, addrType(e.addr), b.addr(&out.slab, name, e.addr))
-			target := e.label + "." + base
-			glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
-			for _, p := range e.ports {
-				b.srvGlue(&out, name, p, target, glue)
-			}
+		sets := b.buildZonal(list, name, base, zone)
+		if _, ok := known[zone]; ok || zones.fallbacks.Add(1) <= maxFallbacks {
+			zones.built.Store(zone, sets)
 		}
-		setSRVWeights(out.list)
-		return out.done(), true
+		return sets, true
 	}
+}
+
+// zonalZones are the zones that a service's endpoints carry, found at the first zonal query, and
+// the answers built for them.
+type zonalZones struct {
+	once      sync.Once
+	zones     map[string]struct{}
+	built     sync.Map // zone -> []index.Set
+	fallbacks atomic.Int32
+}
+
+// maxFallbacks bounds the prefer answers kept per service and zone for zones no endpoint carries.
+const maxFallbacks = 32
+
+func (z *zonalZones) known(list []*model.EndpointSlice) map[string]struct{} {
+	z.once.Do(func() {
+		z.zones = map[string]struct{}{}
+		for _, sl := range list {
+			for i := range sl.Endpoints.Len() {
+				if zone := sl.Endpoints.At(i).Zone; zone != "" {
+					z.zones[zone] = struct{}{}
+				}
+			}
+		}
+	})
+	return z.zones
+}
+
+// buildZonal builds the sets at name from the ready endpoints in zone, or from every one when none
+// is in it (a pin never gets here for such a zone).
+func (b *builder) buildZonal(list []*model.EndpointSlice, name, base, zone string) []index.Set {
+	var out setBuilder
+	ready := out.readyEndpoints(list)
+	in := ready[:0:0]
+	for _, e := range ready {
+		if e.zone == zone {
+			in = append(in, e)
+		}
+	}
+	if len(in) == 0 {
+		in = ready
+	}
+	for _, e := range in {
+		out.add(name, addrType(e.addr), b.addr(&out.slab, name, e.addr))
+		target := e.label + "." + base
+		glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
+		for _, p := range e.ports {
+			b.srvGlue(&out, name, p, target, glue)
+		}
+	}
+	setSRVWeights(out.list)
+	return out.done()
 }
 
 // zonalLookup finds a zonal name whose topology zone has several labels: the index's Synthesize

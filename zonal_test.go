@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -201,4 +202,20 @@ func TestZonalWithNoEndpointsIsRefused(t *testing.T) {
 			t.Errorf("%q: error %v, want one naming zonal", body, err)
 		}
 	}
+}
+
+func TestZonalAnswersKeptPerZoneKeepTheirOwnerNames(t *testing.T) {
+	cd := newPlugin(t, "zonal", zonalCluster)
+	// More zones than the prefer answers kept, each asked twice: every answer names its question.
+	for i := range 2 * maxFallbacks {
+		for range 2 {
+			name := fmt.Sprintf("zone-%d.prefer%s", i, dbZone)
+			resp := serve(t, cd, new(dns.Msg).SetQuestion(name, dns.TypeAAAA))
+			if len(resp.Answer) != 2 || resp.Answer[0].Header().Name != name || resp.Answer[1].Header().Name != name {
+				t.Fatalf("%s AAAA: %v, want fd00::1 and fd00::2 at that name", name, resp.Answer)
+			}
+		}
+	}
+	expect(t, cd, "us-east-1a.pin"+dbZone, dns.TypeA, dns.RcodeSuccess, 1)
+	expect(t, cd, "us-east-1a.pin"+dbZone, dns.TypeA, dns.RcodeSuccess, 1)
 }
