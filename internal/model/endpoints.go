@@ -1,6 +1,10 @@
 package model
 
-import "net/netip"
+import (
+	"math"
+	"net/netip"
+	"slices"
+)
 
 // Endpoints are a slice's ready endpoints, packed: each address is 4 bytes (16 when the slice has
 // an IPv6 address) in one array, and names are kept only when some endpoint has one. A large
@@ -9,8 +13,12 @@ import "net/netip"
 type Endpoints struct {
 	addrs []byte
 	names []string // nil, or one per endpoint
-	zones []string // nil, or one per endpoint: only "zonal" reads them, and most clusters have a few
-	wide  bool     // 16 bytes per address
+	// zones are the distinct topology zones of the endpoints and zoneOf, per endpoint, one plus
+	// the index of its zone in them (0 for none); both nil when no endpoint has a zone. Nearly every
+	// endpoint of a cluster spread over zones has one, and a cluster has a few: two bytes each.
+	zones  []string
+	zoneOf []uint16
+	wide   bool // 16 bytes per address
 }
 
 // NewEndpoints packs list. Address zones are dropped: no endpoint address has one.
@@ -39,10 +47,7 @@ func NewEndpoints(list []Endpoint) Endpoints {
 		}
 	}
 	if zoned {
-		e.zones = make([]string, len(list))
-		for i, ep := range list {
-			e.zones[i] = ep.Zone
-		}
+		e.packZones(list)
 	}
 	return e
 }
@@ -68,8 +73,27 @@ func (e Endpoints) At(i int) Endpoint {
 	if e.names != nil {
 		ep.Name = e.names[i]
 	}
-	if e.zones != nil {
-		ep.Zone = e.zones[i]
+	if e.zoneOf != nil && e.zoneOf[i] > 0 {
+		ep.Zone = e.zones[e.zoneOf[i]-1]
 	}
 	return ep
+}
+
+// packZones fills zones and zoneOf from list. An API slice holds at most 1,000 endpoints; a list
+// with more than 65,535 distinct zones (only a damaged file could hold one) keeps the first ones.
+func (e *Endpoints) packZones(list []Endpoint) {
+	e.zoneOf = make([]uint16, len(list))
+	for i, ep := range list {
+		if ep.Zone == "" {
+			continue
+		}
+		k := slices.Index(e.zones, ep.Zone)
+		if k < 0 && len(e.zones) < math.MaxUint16 {
+			e.zones = append(e.zones, ep.Zone)
+			k = len(e.zones) - 1
+		}
+		if k >= 0 {
+			e.zoneOf[i] = uint16(k + 1)
+		}
+	}
 }
