@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -99,7 +100,16 @@ func zonalQuestions() []question {
 			}
 		}
 	}
+	web := "._zone." + svc("web")
+	for _, dir := range []string{"pin", "prefer"} {
+		for _, z := range []string{"us-west-2a", "us-west-2.b", "eu-west-1", "EU-WEST-1", "b", "nowhere"} {
+			for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV} {
+				qs = append(qs, question{z + "." + dir + web, t})
+			}
+		}
+	}
 	return append(qs,
+		question{"_zone." + svc("web"), dns.TypeAAAA},
 		question{"us-east-1a.pin" + db, dns.TypeTXT},
 		question{"us-east-1a.prefer" + db, dns.TypeMX},
 		question{"_sql._tcp.us-east-1a.pin" + db, dns.TypeSRV},
@@ -124,25 +134,42 @@ func zonalQuestions() []question {
 }
 
 // TestZonalMatchesTheKubernetesPlugin asks clusterdns and the kubernetes plugin, both with zonal,
-// every zonal name shape over UDP and TCP.
+// every zonal name shape over UDP and TCP: of endpoints whose zones a test wrote (db) and of
+// endpoints whose zones the EndpointSlice controller copied from their nodes (web).
 func TestZonalMatchesTheKubernetesPlugin(t *testing.T) {
 	s := needLive(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	createZonalObjects(ctx, t, s)
+	createZonalNodes(ctx, t, s)
 
 	o := s.corefileOptions()
 	o.stanza = []string{"zonal"}
 	ours := s.startExtraCoreDNS(t, "zonal", o)
 	ref := s.reference(t, "zonal-reference", o)
+	// Both have every endpoint, and the zones the controller copied from the nodes.
 	probe := "us-east-1a.pin._zone.db." + zonalNamespace + ".svc." + zone
-	want := answers(aKey(probe, netip.MustParseAddr("10.246.0.1")))
+	dotted := "us-west-2.b.pin._zone.web." + zonalNamespace + ".svc." + zone
+	all := "nowhere.prefer._zone.web." + zonalNamespace + ".svc." + zone
+	var every []string
+	for i := 1; i <= 5; i++ {
+		every = append(every, aKey(all, netip.MustParseAddr(fmt.Sprintf("10.246.2.%d", i))))
+	}
 	for _, c := range []*coreDNS{ours, ref} {
 		if err := c.waitReady(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.awaitAnswer(ctx, time.Now(), probe, dns.TypeA, want, propagationDeadline); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
+		for _, w := range []struct {
+			name string
+			want expect
+		}{
+			{probe, answers(aKey(probe, netip.MustParseAddr("10.246.0.1")))},
+			{dotted, answers(aKey(dotted, netip.MustParseAddr("10.246.2.3")))},
+			{all, answers(every...)},
+		} {
+			if _, err := c.awaitAnswer(ctx, time.Now(), w.name, dns.TypeA, w.want, propagationDeadline); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
 		}
 	}
 
@@ -151,6 +178,7 @@ func TestZonalMatchesTheKubernetesPlugin(t *testing.T) {
 	noService := "a headless service without ready endpoints does not exist (spec 2.5.1): nothing below it can exist (RFC 8020)"
 	compareWithReference(t, ours, ref, zonalQuestions(), map[question]string{
 		{"_zone." + svc("db"), dns.TypeA}:                     rfc8020,
+		{"_zone." + svc("web"), dns.TypeAAAA}:                 rfc8020,
 		{"pin._zone." + svc("db"), dns.TypeA}:                 rfc8020,
 		{"prefer._zone." + svc("db"), dns.TypeSRV}:            rfc8020,
 		{"us-east-1a.pin._zone." + svc("drained"), dns.TypeA}: noService,
