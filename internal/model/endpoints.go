@@ -13,12 +13,10 @@ import (
 type Endpoints struct {
 	addrs []byte
 	names []string // nil, or one per endpoint
-	// zones are the distinct topology zones of the endpoints and zoneOf, per endpoint, one plus
-	// the index of its zone in them (0 for none); both nil when no endpoint has a zone. Nearly every
-	// endpoint of a cluster spread over zones has one, and a cluster has a few: two bytes each.
-	zones  []string
-	zoneOf []uint16
-	wide   bool // 16 bytes per address
+	// zones is nil when no endpoint has a topology zone: a pointer, so that slices without zones
+	// pay 8 bytes for it.
+	zones *endpointZones
+	wide  bool // 16 bytes per address
 }
 
 // NewEndpoints packs list. Address zones are dropped: no endpoint address has one.
@@ -73,27 +71,36 @@ func (e Endpoints) At(i int) Endpoint {
 	if e.names != nil {
 		ep.Name = e.names[i]
 	}
-	if e.zoneOf != nil && e.zoneOf[i] > 0 {
-		ep.Zone = e.zones[e.zoneOf[i]-1]
+	if e.zones != nil && e.zones.of[i] > 0 {
+		ep.Zone = e.zones.names[e.zones.of[i]-1]
 	}
 	return ep
 }
 
-// packZones fills zones and zoneOf from list. An API slice holds at most 1,000 endpoints; a list
-// with more than 65,535 distinct zones (only a damaged file could hold one) keeps the first ones.
+// endpointZones are the distinct topology zones of a slice's endpoints and, per endpoint, one plus
+// the index of its zone in them (0 for none). Nearly every endpoint of a cluster spread over zones
+// has one, and a cluster has a few: two bytes per endpoint.
+type endpointZones struct {
+	names []string
+	of    []uint16
+}
+
+// packZones fills zones from list. An API slice holds at most 1,000 endpoints; a list with more
+// than 65,535 distinct zones (only a damaged file could hold one) keeps the first ones.
 func (e *Endpoints) packZones(list []Endpoint) {
-	e.zoneOf = make([]uint16, len(list))
+	z := &endpointZones{of: make([]uint16, len(list))}
 	for i, ep := range list {
 		if ep.Zone == "" {
 			continue
 		}
-		k := slices.Index(e.zones, ep.Zone)
-		if k < 0 && len(e.zones) < math.MaxUint16 {
-			e.zones = append(e.zones, ep.Zone)
-			k = len(e.zones) - 1
+		k := slices.Index(z.names, ep.Zone)
+		if k < 0 && len(z.names) < math.MaxUint16 {
+			z.names = append(z.names, ep.Zone)
+			k = len(z.names) - 1
 		}
 		if k >= 0 {
-			e.zoneOf[i] = uint16(k + 1)
+			z.of[i] = uint16(k + 1)
 		}
 	}
+	e.zones = z
 }

@@ -33,7 +33,7 @@ func TestEndpointsPackAndUnpack(t *testing.T) {
 
 func TestEndpointsKeepNoNamesWhenNoneIsSet(t *testing.T) {
 	e := NewEndpoints([]Endpoint{{Addr: netip.MustParseAddr("10.0.0.1")}})
-	if e.names != nil || e.zones != nil || e.zoneOf != nil || len(e.addrs) != 4 {
+	if e.names != nil || e.zones != nil || len(e.addrs) != 4 {
 		t.Errorf("packed %d address bytes, names %v and zones %v, want 4 bytes and neither", len(e.addrs), e.names, e.zones)
 	}
 }
