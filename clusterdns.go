@@ -33,6 +33,7 @@ type ClusterDNS struct {
 	zones    []string // every zone served, lower case, longest first
 	fall     fall.F
 	pods     podMode
+	zonal    bool // zonal names with a dotted topology zone are looked up past Synthesize
 	upstream *upstream.Upstream
 	store    *store
 
@@ -54,7 +55,7 @@ type dataSource interface {
 // newClusterDNS builds the plugin from a validated stanza. nsAddrs are the addresses of
 // ns.dns.<zone>.
 func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
-	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure}
+	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure, zonal: cfg.zonal}
 	for _, z := range cfg.zones {
 		z = strings.ToLower(z)
 		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
@@ -70,6 +71,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		zones:    b.allZones(),
 		fall:     cfg.fall,
 		pods:     cfg.pods,
+		zonal:    cfg.zonal,
 		upstream: upstream.New(),
 	}
 	// Longest first, so that a name matches the most specific zone it is in.

@@ -20,6 +20,7 @@
 //	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
 //	claims.go                  which slice answers an address or name that several hold
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
+//	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	setbuilder.go              the scratch and arrays that records are built in
 //	internal/index             Swap: an owner's RRsets in for those it gave before
 //	lastgood.go                the snapshot file: the data served, kept for a start without the API

@@ -82,6 +82,9 @@ func (cd *ClusterDNS) lookup(name string, qtype uint16) answer {
 	if !ok {
 		sets, ok = cd.store.ix.Synthesize(name)
 	}
+	if !ok && cd.zonal {
+		sets, ok = cd.zonalLookup(name)
+	}
 	if !ok {
 		return answer{outcome: nameError}
 	}

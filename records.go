@@ -28,6 +28,7 @@ type builder struct {
 	reverse      []string // reverse zones served, lower case, fully qualified
 	ttl          uint32
 	insecurePods bool // pods insecure
+	zonal        bool // zonal: <topology-zone>.pin|prefer._zone names of headless services
 }
 
 // service builds the records of one service that are its own, in every zone: every name of a
@@ -53,6 +54,9 @@ func (b *builder) service(out *setBuilder, svc *model.Service, slices []*model.E
 	if svc.Headless {
 		for _, z := range b.zones {
 			out.add(serviceName(svc, z), dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
+			if b.zonal {
+				b.zonalDirectives(out, serviceName(svc, z), slices)
+			}
 		}
 		return out.done()
 	}
@@ -428,10 +432,12 @@ func setSRVWeights(list []building) {
 // srvWeight is the weight of each of n SRV records at one name: an equal share of 100, at least 1.
 func srvWeight(n int) uint16 { return uint16(max(1, 100/max(n, 1))) }
 
-// readyEndpoint is one ready address with its DNS label and the named ports of its slice.
+// readyEndpoint is one ready address with its DNS label, its topology zone and the ports of its
+// slice.
 type readyEndpoint struct {
 	addr  netip.Addr
 	label string
+	zone  string
 	ports []model.Port
 }
 
@@ -464,7 +470,7 @@ func (s *setBuilder) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoi
 			if label == "" {
 				label = dashed(e.Addr)
 			}
-			s.ready = append(s.ready, readyEndpoint{addr: e.Addr, label: label, ports: sl.Ports})
+			s.ready = append(s.ready, readyEndpoint{addr: e.Addr, label: label, zone: e.Zone, ports: sl.Ports})
 		}
 	}
 	return s.ready

@@ -69,6 +69,7 @@ type config struct {
 	pods        podMode
 	podNames    bool
 	noEndpoints bool
+	zonal       bool
 	ignoreEmpty bool
 	filter      source.Filter
 	manifests   []string
@@ -164,6 +165,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "no argument")
 		}
 		cfg.noEndpoints = true
+	case "zonal":
+		if len(args) != 0 {
+			return arity(c, dir, "no argument")
+		}
+		cfg.zonal = true
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(args)
 	case "ignore":
@@ -268,6 +274,10 @@ func (cfg *config) validate() error {
 	}
 	if cfg.client.TLSCert != "" && cfg.client.Endpoint == "" {
 		return cfg.errAt("tls", "tls goes with endpoint; a kubeconfig carries its own credentials")
+	}
+	if cfg.zonal && cfg.noEndpoints {
+		// Zonal names answer endpoints, which noendpoints does not watch.
+		return cfg.errAt("zonal", "zonal answers endpoints: remove noendpoints")
 	}
 	if len(cfg.filter.Namespaces) > 0 && cfg.filter.NamespaceLabels != nil {
 		return cfg.errAt("namespace_labels", "namespaces and namespace_labels exclude each other")
