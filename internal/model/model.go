@@ -87,4 +87,6 @@ type Snapshot struct {
 	Slices     []*EndpointSlice
 	Pods       []*Pod
 	Namespaces []*Namespace
+	Imports    []*ServiceImport
+	Imported   []*ImportedSlice
 }
