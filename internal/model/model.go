@@ -87,6 +87,4 @@ type Snapshot struct {
 	Slices     []*EndpointSlice
 	Pods       []*Pod
 	Namespaces []*Namespace
-	Imports    []*ServiceImport
-	Imported   []*ImportedSlice
 }
