@@ -34,7 +34,16 @@ func (b *builder) serviceImport(out *setBuilder, imp *model.ServiceImport, slice
 	for _, z := range b.mcZones {
 		base := imp.Name + "." + imp.Namespace + ".svc." + z
 		out.add(base, index.Marker, nil) // a ClusterSetIP import without IPs yet: NODATA
-		if !imp.Headless {
+		// A ClusterSetIP import whose IP is not allocated yet has its port names, but no SRV: the
+		// target would have no address (the kubernetes plugin answers NODATA there too).
+		if !imp.Headless && len(imp.IPs) == 0 {
+			for _, p := range imp.Ports {
+				if p.Name != "" {
+					out.add(portName(p, base), index.Marker, nil)
+				}
+			}
+		}
+		if !imp.Headless && len(imp.IPs) > 0 {
 			for _, ip := range imp.IPs {
 				out.add(base, addrType(ip), b.addr(&out.slab, base, ip))
 			}

@@ -3,6 +3,8 @@ package clusterdns
 import (
 	"testing"
 
+	"github.com/clusterdns/clusterdns/internal/model"
+
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 )
@@ -151,4 +153,15 @@ func TestClustersetZoneNames(t *testing.T) { // MCS 2.1, 2.2; rules 12, 14, 17
 func nxIn(name string, qtype uint16, zone string) test.Case {
 	return test.Case{Qname: name, Qtype: qtype, Rcode: dns.RcodeNameError,
 		Ns: []dns.RR{test.SOA(zone + " 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5")}}
+}
+
+// A ClusterSetIP import whose IP is not allocated yet: its names exist, without records.
+func TestClustersetImportWithoutIP(t *testing.T) { // MCS 2.3
+	cd := startClusterset(t, "")
+	cd.store.UpsertServiceImport(&model.ServiceImport{Namespace: "data", Name: "pending", Ports: []model.Port{{Name: "http", Protocol: "tcp", Port: 80}}})
+	runCases(t, cd, []test.Case{
+		mcNodata("pending.data.svc.clusterset.local.", dns.TypeA),
+		mcNodata("pending.data.svc.clusterset.local.", dns.TypeSRV),
+		mcNodata("_http._tcp.pending.data.svc.clusterset.local.", dns.TypeSRV),
+	})
 }
