@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,6 +135,72 @@ func createImports(ctx context.Context, t *testing.T, s *suite, mc mcsclient.Mul
 	}
 }
 
+// multiclusterOptions are the main instance's options with `multicluster clusterset.local`.
+func (s *suite) multiclusterOptions() corefileOptions {
+	o := s.corefileOptions()
+	o.zones = []string{"clusterset.local"}
+	o.stanza = []string{"multicluster clusterset.local"}
+	return o
+}
+
+// crdMissingLog is the line clusterdns logs, once, while the ServiceImport CRD is missing.
+const crdMissingLog = "install the Multi-Cluster Services API CRDs"
+
+// Without the MCS CRDs the cluster zone answers in full, the clusterset zone gets SERVFAIL, the
+// ready plugin names clusterdns as not ready, and one line in the log says why; once the CRDs
+// are installed, the plugin becomes ready by itself. Runs before the CRDs are installed by the
+// tests below, and is skipped if something installed them before.
+func TestMulticlusterWithoutCRDsThenInstalled(t *testing.T) {
+	s := needLive(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	mc, err := mcsclient.NewForConfig(s.cp.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mc.ServiceImports(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
+		t.Skip("the MCS CRDs are installed already")
+	}
+	c := s.startExtraCoreDNS(t, "multicluster-nocrd", s.multiclusterOptions())
+	if err := c.waitServing(ctx, "kubernetes.default.svc.cluster.local.", dns.TypeA); err != nil {
+		t.Fatal(err)
+	}
+	for _, network := range networks {
+		if r := c.ask(t, network, "kubernetes.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Errorf("cluster zone over %s: %s with %d answers, want the ClusterIP", network, rcodeName(r.Rcode), len(r.Answer))
+		}
+		if r := c.ask(t, network, "nothing.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeNameError {
+			t.Errorf("cluster zone miss over %s: %s, want NXDOMAIN", network, rcodeName(r.Rcode))
+		}
+		if r := c.ask(t, network, "web."+mcsNamespace+".svc.clusterset.local.", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+			t.Errorf("clusterset zone over %s: %s, want SERVFAIL (never a false NXDOMAIN)", network, rcodeName(r.Rcode))
+		}
+	}
+	if code, body, err := c.readyStatus(ctx); err != nil || code == 200 || !strings.Contains(body, "clusterdns") {
+		t.Errorf("/ready: %d %q (%v), want not ready, naming clusterdns", code, body, err)
+	}
+	for strings.Count(c.LogTail(1<<20), crdMissingLog) == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no log line %q", crdMissingLog)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	if _, err := installMCSCRDs(ctx, s.cp.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.waitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.ask(t, "udp", "nothing."+mcsNamespace+".svc.clusterset.local.", dns.TypeA); r.Rcode != dns.RcodeNameError {
+		t.Errorf("clusterset zone once the CRDs are in: %s, want NXDOMAIN", rcodeName(r.Rcode))
+	}
+	if n := strings.Count(c.LogTail(1<<20), crdMissingLog); n != 1 {
+		t.Errorf("%d log lines about the missing CRDs, want 1", n)
+	}
+}
+
 // The MCS DNS specification as both plugins serve it: the built binary and the kubernetes
 // plugin in it, with `multicluster clusterset.local` in both stanzas, asked the same questions
 // over UDP and TCP.
@@ -147,9 +214,7 @@ func TestMulticlusterMatchesKubernetesPlugin(t *testing.T) {
 	}
 	createImports(ctx, t, s, mc)
 
-	o := s.corefileOptions()
-	o.zones = []string{"clusterset.local"}
-	o.stanza = []string{"multicluster clusterset.local"}
+	o := s.multiclusterOptions()
 	ours := s.startExtraCoreDNS(t, "multicluster", o)
 	ref := s.reference(t, "multicluster-kubernetes", o)
 	for _, c := range []*coreDNS{ours, ref} {
