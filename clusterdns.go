@@ -43,6 +43,9 @@ type ClusterDNS struct {
 	// synced is set once the source has delivered a complete data set: until then a name the index
 	// does not know is SERVFAIL, never NXDOMAIN (a false NXDOMAIN is cached by clients).
 	synced atomic.Bool
+	// importsSynced is the same for the clusterset zones, whose ServiceImports come from a
+	// resource of their own (see multicluster.go); true without multicluster.
+	importsSynced atomic.Bool
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.
@@ -58,9 +61,12 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure, zonal: cfg.zonal}
 	for _, z := range cfg.zones {
 		z = strings.ToLower(z)
-		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
+		switch {
+		case dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z):
 			b.reverse = append(b.reverse, z)
-		} else {
+		case cfg.isMulticluster(z):
+			b.mcZones = append(b.mcZones, z)
+		default:
 			b.zones = append(b.zones, z)
 		}
 	}
@@ -74,6 +80,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		zonal:    cfg.zonal,
 		upstream: upstream.New(),
 	}
+	cd.importsSynced.Store(len(b.mcZones) == 0)
 	// Longest first, so that a name matches the most specific zone it is in.
 	sort.SliceStable(cd.zones, func(i, j int) bool { return len(cd.zones[i]) > len(cd.zones[j]) })
 	cd.store = newStore(b, storeOptions{
@@ -107,6 +114,9 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			Pods:      cfg.pods == podsVerified,
 		},
 	}
+	if len(b.mcZones) > 0 {
+		src.imports = &importsSource{connect: kube.NewMCSClient, synced: func() { cd.importsSynced.Store(true) }}
+	}
 	if cfg.snapshot != "" {
 		src.lastGood = &lastGood{path: cfg.snapshot, maxAge: cfg.snapshotMaxAge, delay: snapshotDelay, keep: cfg.filter}
 	}
@@ -129,8 +139,9 @@ func clientDirective(cfg *config) string {
 // Name implements plugin.Handler.
 func (cd *ClusterDNS) Name() string { return pluginName }
 
-// Ready implements the ready plugin's Readiness: ready once the first complete data set is in.
-func (cd *ClusterDNS) Ready() bool { return cd.synced.Load() }
+// Ready implements the ready plugin's Readiness: ready once the first complete data set is in,
+// ServiceImports included with multicluster.
+func (cd *ClusterDNS) Ready() bool { return cd.synced.Load() && cd.importsSynced.Load() }
 
 // start runs the source (OnStartup): setup starts nothing, so that a reload of the Corefile leaves
 // no watch behind.

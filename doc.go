@@ -11,16 +11,21 @@
 //
 // The data path turns Kubernetes objects into those RRsets whenever an object changes.
 //
-//	internal/source/kube       the API: watcher.go (reflectors), feed.go, slim.go, client.go, health.go
+//	internal/source/kube       the API: watcher.go (reflectors), feed.go, slim.go, client.go, health.go,
+//	                           multicluster.go (ServiceImports and their EndpointSlices)
 //	internal/source/manifests  files: manifests.go (load and poll), decode.go
-//	internal/source            what both share: filter.go, convert.go, mirror.go, ports.go, sink.go
+//	internal/source            what both share: filter.go, convert.go, mirror.go, ports.go, sink.go,
+//	                           multicluster.go (ServiceImports, imported EndpointSlices)
 //	internal/model             the slim objects that are kept
 //	source_kube.go, source_manifests.go  start a source for the plugin
+//	source_multicluster.go     the ServiceImport watch beside it, synced apart (multicluster)
 //	store.go, podaddrs.go      the objects kept, as a source.Sink; what depends on each
 //	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
 //	claims.go                  which slice answers an address or name that several hold
+//	storeimports.go            ServiceImports with their clusters' slices, rebuilt per import
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
+//	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)
 //	setbuilder.go              the scratch and arrays that records are built in
 //	internal/index             Swap: an owner's RRsets in for those it gave before
 //	lastgood.go                the snapshot file: the data served, kept for a start without the API
@@ -32,7 +37,7 @@
 //	                       to its plugin.cfg before kubernetes
 //	build/coredns          the binary that make coredns, make run and the tests use
 //
-// setup.go parses and validates the Corefile stanza; clusterdns.go holds the plugin type, its
-// construction and its lifecycle (the source starts in OnStartup and stops in OnShutdown);
-// metrics.go its metrics.
+// setup.go parses and validates the Corefile stanza (setup_multicluster.go the multicluster
+// zones); clusterdns.go holds the plugin type, its construction and its lifecycle (the source
+// starts in OnStartup and stops in OnShutdown); metrics.go its metrics.
 package clusterdns

@@ -46,7 +46,7 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	rcode := dns.RcodeSuccess
 	switch a.outcome {
 	case nameError:
-		if !cd.synced.Load() {
+		if !cd.synced.Load() || !cd.zoneSynced(zone) {
 			return dns.RcodeServerFailure, nil
 		}
 		if cd.fallsThrough(name) {

@@ -26,6 +26,7 @@ const (
 type builder struct {
 	zones        []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
 	reverse      []string // reverse zones served, lower case, fully qualified
+	mcZones      []string // clusterset zones (multicluster): ServiceImports only
 	ttl          uint32
 	insecurePods bool // pods insecure
 	zonal        bool // zonal: <topology-zone>.pin|prefer._zone names of headless services
@@ -321,6 +322,9 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 			pods.lazy = b.insecurePod
 		}
 	}
+	for _, z := range b.mcZones {
+		out.add(name+".svc."+z, index.Marker, nil) // MCS 2.1: <ns>.svc.<clusterset zone>
+	}
 	return out.done()
 }
 
@@ -371,16 +375,19 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	}
 	ns := out.add(zone, dns.TypeNS, nsRR)
 	ns.extra = append(ns.extra, out.addrs(nsName)...)
-	txt := "dns-version." + zone
-	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{schemaVersion}})
+	txt, version := "dns-version."+zone, schemaVersion
+	if slices.Contains(b.mcZones, zone) {
+		version = mcsSchemaVersion
+	}
+	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{version}})
 	out.add("svc."+zone, index.Marker, nil)
 	out.add("pod."+zone, index.Marker, nil)
 	return out.done()
 }
 
-// allZones are the forward zones, then the reverse ones.
+// allZones are the forward zones, then the clusterset and the reverse ones.
 func (b *builder) allZones() []string {
-	return append(append([]string(nil), b.zones...), b.reverse...)
+	return append(append(append([]string(nil), b.zones...), b.mcZones...), b.reverse...)
 }
 
 func (b *builder) isReverse(zone string) bool {

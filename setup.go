@@ -74,6 +74,8 @@ type config struct {
 	filter      source.Filter
 	manifests   []string
 	fall        fall.F
+	// multicluster are the clusterset zones (Multi-Cluster Services), among zones.
+	multicluster []string
 
 	client         kube.ClientConfig
 	startupTimeout time.Duration
@@ -255,6 +257,13 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			}
 			cfg.snapshotMaxAge = d
 		}
+	case "multicluster":
+		if len(args) == 0 {
+			return arity(c, dir, "one or more clusterset zones, such as clusterset.local")
+		}
+		for _, z := range plugin.OriginsFromArgsOrServerBlock(args, nil) {
+			cfg.multicluster = append(cfg.multicluster, strings.ToLower(z))
+		}
 	default:
 		return c.Errf("unknown property %q", dir)
 	}
@@ -278,6 +287,9 @@ func (cfg *config) validate() error {
 	if cfg.zonal && cfg.noEndpoints {
 		// Zonal names answer endpoints, which noendpoints does not watch.
 		return cfg.errAt("zonal", "zonal answers endpoints: remove noendpoints")
+	}
+	if err := cfg.validateMulticluster(); err != nil {
+		return err
 	}
 	if len(cfg.filter.Namespaces) > 0 && cfg.filter.NamespaceLabels != nil {
 		return cfg.errAt("namespace_labels", "namespaces and namespace_labels exclude each other")

@@ -46,6 +46,7 @@ type store struct {
 	nsServices map[string]int         // services per namespace: a namespace with services exists
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
 	apex       map[string][]index.Set // zone -> its apex names
+	mc         imports                // multicluster: ServiceImports and their slices
 	// soas are the zones' SOA records, which every negative answer carries: four answers in ten
 	// are negative, and this spares them an index lookup.
 	soas    atomic.Pointer[map[string][]dns.RR]
@@ -364,6 +365,8 @@ func (s *store) Retain(kind source.Kind, namespace string, listed []source.Objec
 				s.deleteNamespace(ns)
 			}
 		}
+	case source.ServiceImports, source.ImportedSlices:
+		s.retainImports(kind, namespace, keep)
 	}
 }
 
@@ -438,6 +441,7 @@ func (s *store) exposureChanged(ns string) {
 	if !s.opts.namespacesByObject {
 		return
 	}
+	s.importsExposureChanged(ns)
 	for key := range s.services {
 		if key.namespace == ns {
 			s.rebuildService(key)
