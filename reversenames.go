@@ -1,0 +1,228 @@
+package clusterdns
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/clusterdns/clusterdns/internal/index"
+	"github.com/clusterdns/clusterdns/internal/model"
+
+	"github.com/miekg/dns"
+)
+
+// PTR ranks, best first: the precedence that picks the one name an address answers (ptr one).
+// The EndpointSlice controller sets an endpoint's hostname only when its pod's spec.subdomain is
+// the service's name (spec 2.5.1), so a named endpoint of a headless service is "the pod's
+// subdomain"; with endpoint_pod_names a pod name counts as the endpoint's name.
+const (
+	rankSubdomain = iota + 1 // a named endpoint of a headless service
+	rankHostname             // a named endpoint of a ClusterIP service
+	rankClusterIP            // a ClusterIP service's own name for its ClusterIP (spec 2.4.3)
+	rankEndpoint             // an endpoint named by its dashed address
+)
+
+// ptrCand is one name that points at an address: the endpoint label (named ranks only) under a
+// service's name. Candidates order by rank, then namespace, service and label, so that the winner
+// depends on the data alone, never on the order of events: every replica answers the same.
+type ptrCand struct {
+	rank          uint8
+	ns, svc, name string
+}
+
+func (c ptrCand) compare(d ptrCand) int {
+	return cmp.Or(cmp.Compare(c.rank, d.rank), cmp.Compare(c.ns, d.ns), cmp.Compare(c.svc, d.svc), cmp.Compare(c.name, d.name))
+}
+
+// ptrSource is what a service's PTR candidates were derived from: its service (nil for none or
+// not exposed) and its slices, which are never modified, so that the next change can take back
+// exactly those by comparing pointers.
+type ptrSource struct {
+	svc    *model.Service
+	slices []*model.EndpointSlice
+}
+
+// reverseNames owns every PTR the plugin answers: each address in a served reverse zone is an
+// owner of its own in the index, whose set is rebuilt from its candidates when they change. A
+// change costs the candidates it touches: when the winner goes, the next candidate answers.
+type reverseNames struct {
+	b     *builder
+	all   bool // ptr all: one PTR per distinct name, in candidate order
+	addrs map[netip.Addr]*addrPTRs
+	dirty []netip.Addr // scratch: the addresses touched since the last publish
+}
+
+type addrPTRs struct {
+	cands []ptrCand   // sorted; a name given twice (two slices of one service) counts twice
+	set   []index.Set // published
+}
+
+func newReverseNames(b *builder, all bool) *reverseNames {
+	return &reverseNames{b: b, all: all, addrs: map[netip.Addr]*addrPTRs{}}
+}
+
+// update moves a service's candidates from what they were derived from to what they are derived
+// from now, and returns the index changes of the addresses whose answer changed.
+func (r *reverseNames) update(from, to ptrSource, ignoreEmpty bool) []index.Change {
+	if len(r.b.reverse) == 0 {
+		return nil
+	}
+	if from.svc != to.svc || hasEndpoints(from.slices) != hasEndpoints(to.slices) {
+		r.own(from, ignoreEmpty, -1)
+		r.own(to, ignoreEmpty, 1)
+	}
+	if !sameEndpointRanks(from.svc, to.svc) {
+		for _, sl := range from.slices {
+			r.slice(from.svc, sl, -1)
+		}
+		for _, sl := range to.slices {
+			r.slice(to.svc, sl, 1)
+		}
+		return r.publish()
+	}
+	i, j := 0, 0 // both lists are sorted by name
+	for i < len(from.slices) || j < len(to.slices) {
+		switch {
+		case j == len(to.slices) || (i < len(from.slices) && from.slices[i].Name < to.slices[j].Name):
+			r.slice(from.svc, from.slices[i], -1)
+			i++
+		case i == len(from.slices) || to.slices[j].Name < from.slices[i].Name:
+			r.slice(to.svc, to.slices[j], 1)
+			j++
+		default:
+			if from.slices[i] != to.slices[j] {
+				r.slice(from.svc, from.slices[i], -1)
+				r.slice(to.svc, to.slices[j], 1)
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return r.publish()
+}
+
+// sameEndpointRanks tells whether two versions of a service give their endpoints the same
+// candidates: the same service, of the same kind.
+func sameEndpointRanks(a, b *model.Service) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Namespace == b.Namespace && a.Name == b.Name && a.Headless == b.Headless && (a.ExternalName == "") == (b.ExternalName == "")
+}
+
+// own counts (delta 1) or takes back (-1) the candidates of a ClusterIP service's own addresses,
+// which exist only while its own records do (ignore empty_service).
+func (r *reverseNames) own(src ptrSource, ignoreEmpty bool, delta int) {
+	svc := src.svc
+	if svc == nil || svc.Headless || svc.ExternalName != "" || (ignoreEmpty && !hasEndpoints(src.slices)) {
+		return
+	}
+	for _, ip := range svc.ClusterIPs {
+		r.count(ip, ptrCand{rank: rankClusterIP, ns: svc.Namespace, svc: svc.Name}, delta)
+	}
+}
+
+// slice counts or takes back the candidates of a slice's endpoints.
+func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta int) {
+	if svc == nil || svc.ExternalName != "" {
+		return
+	}
+	for i := range sl.Endpoints.Len() {
+		e := sl.Endpoints.At(i)
+		c := ptrCand{rank: rankEndpoint, ns: svc.Namespace, svc: svc.Name, name: endpointName(e)}
+		switch {
+		case c.name == "":
+		case svc.Headless:
+			c.rank = rankSubdomain
+		default:
+			c.rank = rankHostname
+		}
+		r.count(e.Addr, c, delta)
+	}
+}
+
+func (r *reverseNames) count(addr netip.Addr, c ptrCand, delta int) {
+	rn := r.addrs[addr]
+	if rn == nil {
+		if delta < 0 || !r.b.servesReverse(reverseName(addr)) {
+			return
+		}
+		rn = &addrPTRs{}
+		r.addrs[addr] = rn
+	}
+	i, found := slices.BinarySearchFunc(rn.cands, c, ptrCand.compare)
+	switch {
+	case delta > 0:
+		rn.cands = slices.Insert(rn.cands, i, c)
+	case found:
+		rn.cands = slices.Delete(rn.cands, i, i+1)
+	default:
+		return
+	}
+	r.dirty = append(r.dirty, addr)
+}
+
+// publish rebuilds the PTR set of every address touched, and returns the changes of those whose
+// answer changed.
+func (r *reverseNames) publish() []index.Change {
+	var changes []index.Change
+	for _, addr := range r.dirty {
+		rn := r.addrs[addr]
+		if rn == nil {
+			continue // already published in this round
+		}
+		set := r.set(addr, rn.cands)
+		if !samePTRs(rn.set, set) {
+			changes = append(changes, index.Change{Old: rn.set, New: set})
+			rn.set = set
+		}
+		if len(rn.cands) == 0 {
+			delete(r.addrs, addr)
+		}
+	}
+	r.dirty = r.dirty[:0]
+	return changes
+}
+
+// set builds an address's PTR set from its candidates: the first one (ptr one), or one record per
+// distinct name in candidate order (ptr all).
+func (r *reverseNames) set(addr netip.Addr, cands []ptrCand) []index.Set {
+	if len(cands) == 0 {
+		return nil
+	}
+	rev := reverseName(addr)
+	var rrs []dns.RR
+	for _, c := range cands {
+		target := r.target(addr, c)
+		if slices.ContainsFunc(rrs, func(rr dns.RR) bool { return rr.(*dns.PTR).Ptr == target }) {
+			continue
+		}
+		rrs = append(rrs, &dns.PTR{Hdr: r.b.hdr(rev, dns.TypePTR), Ptr: target})
+		if !r.all {
+			break
+		}
+	}
+	return []index.Set{{Name: rev, Type: dns.TypePTR, RRs: rrs}}
+}
+
+// target is the name a candidate points the address at, in the first zone (spec 2.4.3, 2.5.5).
+func (r *reverseNames) target(addr netip.Addr, c ptrCand) string {
+	base := c.svc + "." + c.ns + ".svc." + r.b.zones[0]
+	switch c.rank {
+	case rankClusterIP:
+		return base
+	case rankEndpoint:
+		return dashed(addr) + "." + base
+	default:
+		return c.name + "." + base
+	}
+}
+
+func samePTRs(a, b []index.Set) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return slices.EqualFunc(a[0].RRs, b[0].RRs, func(x, y dns.RR) bool { return x.(*dns.PTR).Ptr == y.(*dns.PTR).Ptr })
+}
