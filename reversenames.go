@@ -48,7 +48,7 @@ type ptrSource struct {
 type reverseNames struct {
 	b     *builder
 	all   bool // ptr all: one PTR per distinct name, in candidate order
-	addrs map[netip.Addr]*addrPTRs
+	addrs map[netip.Addr]addrPTRs // by value: one allocation fewer per address
 	dirty []netip.Addr // scratch: the addresses touched since the last publish
 }
 
@@ -58,7 +58,7 @@ type addrPTRs struct {
 }
 
 func newReverseNames(b *builder, all bool) *reverseNames {
-	return &reverseNames{b: b, all: all, addrs: map[netip.Addr]*addrPTRs{}}
+	return &reverseNames{b: b, all: all, addrs: map[netip.Addr]addrPTRs{}}
 }
 
 // update moves a service's candidates from what they were derived from to what they are derived
@@ -141,13 +141,9 @@ func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta 
 }
 
 func (r *reverseNames) count(addr netip.Addr, c ptrCand, delta int) {
-	rn := r.addrs[addr]
-	if rn == nil {
-		if delta < 0 || !r.b.servesReverse(reverseName(addr)) {
-			return
-		}
-		rn = &addrPTRs{}
-		r.addrs[addr] = rn
+	rn, ok := r.addrs[addr]
+	if !ok && (delta < 0 || !r.b.servesReverse(reverseName(addr))) {
+		return
 	}
 	i, found := slices.BinarySearchFunc(rn.cands, c, ptrCand.compare)
 	switch {
@@ -158,6 +154,7 @@ func (r *reverseNames) count(addr netip.Addr, c ptrCand, delta int) {
 	default:
 		return
 	}
+	r.addrs[addr] = rn
 	r.dirty = append(r.dirty, addr)
 }
 
@@ -166,8 +163,8 @@ func (r *reverseNames) count(addr netip.Addr, c ptrCand, delta int) {
 func (r *reverseNames) publish() []index.Change {
 	var changes []index.Change
 	for _, addr := range r.dirty {
-		rn := r.addrs[addr]
-		if rn == nil {
+		rn, ok := r.addrs[addr]
+		if !ok {
 			continue // already published in this round
 		}
 		set := r.set(addr, rn.cands)
@@ -177,6 +174,8 @@ func (r *reverseNames) publish() []index.Change {
 		}
 		if len(rn.cands) == 0 {
 			delete(r.addrs, addr)
+		} else {
+			r.addrs[addr] = rn
 		}
 	}
 	r.dirty = r.dirty[:0]
@@ -190,6 +189,18 @@ func (r *reverseNames) set(addr netip.Addr, cands []ptrCand) []index.Set {
 		return nil
 	}
 	rev := reverseName(addr)
+	if !r.all || len(cands) == 1 {
+		// The common case in one allocation: the set, its one record and the record's slot.
+		one := &struct {
+			set [1]index.Set
+			rr  [1]dns.RR
+			ptr dns.PTR
+		}{}
+		one.ptr = dns.PTR{Hdr: r.b.hdr(rev, dns.TypePTR), Ptr: r.target(addr, cands[0])}
+		one.rr[0] = &one.ptr
+		one.set[0] = index.Set{Name: rev, Type: dns.TypePTR, RRs: one.rr[:]}
+		return one.set[:]
+	}
 	var rrs []dns.RR
 	for _, c := range cands {
 		target := r.target(addr, c)
@@ -197,9 +208,6 @@ func (r *reverseNames) set(addr netip.Addr, cands []ptrCand) []index.Set {
 			continue
 		}
 		rrs = append(rrs, &dns.PTR{Hdr: r.b.hdr(rev, dns.TypePTR), Ptr: target})
-		if !r.all {
-			break
-		}
 	}
 	return []index.Set{{Name: rev, Type: dns.TypePTR, RRs: rrs}}
 }
