@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -47,9 +48,9 @@ type ptrSource struct {
 // change costs the candidates it touches: when the winner goes, the next candidate answers.
 type reverseNames struct {
 	b     *builder
-	all   bool // ptr all: one PTR per distinct name, in candidate order
+	all   bool                    // ptr all: one PTR per distinct name, in candidate order
 	addrs map[netip.Addr]addrPTRs // by value: one allocation fewer per address
-	dirty []netip.Addr // scratch: the addresses touched since the last publish
+	dirty []netip.Addr            // scratch: the addresses touched since the last publish
 }
 
 type addrPTRs struct {
@@ -167,8 +168,8 @@ func (r *reverseNames) publish() []index.Change {
 		if !ok {
 			continue // already published in this round
 		}
-		set := r.set(addr, rn.cands)
-		if !samePTRs(rn.set, set) {
+		if !r.shows(rn.set, addr, rn.cands) {
+			set := r.set(addr, rn.cands)
 			changes = append(changes, index.Change{Old: rn.set, New: set})
 			rn.set = set
 		}
@@ -225,12 +226,60 @@ func (r *reverseNames) target(addr netip.Addr, c ptrCand) string {
 	}
 }
 
-func samePTRs(a, b []index.Set) bool {
-	if len(a) != len(b) {
-		return false
+// shows tells, without building a name, whether set already answers what cands give: a slice
+// that changes rewrites its endpoints' candidates, and most winners stay.
+func (r *reverseNames) shows(set []index.Set, addr netip.Addr, cands []ptrCand) bool {
+	if len(set) == 0 || len(cands) == 0 {
+		return len(set) == len(cands)
 	}
-	if len(a) == 0 {
-		return true
+	rrs := set[0].RRs
+	n := 0
+	for i, c := range cands {
+		if i > 0 && (!r.all || r.pointsAt(rrs[n-1].(*dns.PTR).Ptr, addr, c)) {
+			if !r.all {
+				break
+			}
+			continue // a name already shown
+		}
+		if n == len(rrs) || !r.pointsAt(rrs[n].(*dns.PTR).Ptr, addr, c) {
+			return false
+		}
+		n++
 	}
-	return slices.EqualFunc(a[0].RRs, b[0].RRs, func(x, y dns.RR) bool { return x.(*dns.PTR).Ptr == y.(*dns.PTR).Ptr })
+	return n == len(rrs)
+}
+
+// pointsAt tells whether target is the name candidate c points addr at (see target).
+func (r *reverseNames) pointsAt(target string, addr netip.Addr, c ptrCand) bool {
+	for _, part := range []string{r.b.zones[0], ".svc.", c.ns, ".", c.svc} {
+		var ok bool
+		if target, ok = strings.CutSuffix(target, part); !ok {
+			return false
+		}
+	}
+	switch c.rank {
+	case rankClusterIP:
+		return target == ""
+	}
+	head, ok := strings.CutSuffix(target, ".")
+	if c.rank == rankEndpoint {
+		var buf [64]byte
+		return ok && head == string(appendDashed(buf[:0], addr))
+	}
+	return ok && head == c.name
+}
+
+// appendDashed is dashed without an allocation.
+func appendDashed(b []byte, ip netip.Addr) []byte {
+	sep := byte('.')
+	if ip.Is6() {
+		sep = ':'
+	}
+	b = ip.AppendTo(b)
+	for i := range b {
+		if b[i] == sep {
+			b[i] = '-'
+		}
+	}
+	return b
 }
