@@ -19,6 +19,7 @@
 //	store.go, podaddrs.go      the objects kept, as a source.Sink; what depends on each
 //	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
 //	claims.go                  which slice answers an address or name that several hold
+//	reversenames.go            the PTR of each address: one name by precedence, or every name
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	setbuilder.go              the scratch and arrays that records are built in
 //	internal/index             Swap: an owner's RRsets in for those it gave before
@@ -31,7 +32,7 @@
 //	                       to its plugin.cfg before kubernetes
 //	build/coredns          the binary that make coredns, make run and the tests use
 //
-// setup.go parses and validates the Corefile stanza; clusterdns.go holds the plugin type, its
+// setup.go parses and validates the Corefile stanza (setup_ttl.go its ttl line); clusterdns.go holds the plugin type, its
 // construction and its lifecycle (the source starts in OnStartup and stops in OnShutdown);
 // metrics.go its metrics.
 package clusterdns

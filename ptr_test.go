@@ -108,3 +108,21 @@ func TestPTROptionRefusesBadLines(t *testing.T) {
 		}
 	}
 }
+
+// With ignore empty_service a ClusterIP service without ready endpoints does not exist, and
+// neither does the PTR of its ClusterIP; its first endpoint brings both.
+func TestPTROfAnEmptyServiceFollowsIgnoreEmptyService(t *testing.T) {
+	cd := newPlugin(t, "ignore empty_service", emptyCluster)
+	s := cd.store
+	s.UpsertService(&model.Service{Namespace: "default", Name: "idle", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.9.5")}})
+	rev := "5.9.96.10.in-addr.arpa."
+	runCases(t, cd, []test.Case{{Qname: rev, Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("in-addr.arpa.")}}})
+	s.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "idle-1", Service: "idle",
+		Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: netip.MustParseAddr("10.244.9.5")}})})
+	runCases(t, cd, []test.Case{
+		ptrCase(rev, "idle.default.svc.cluster.local."),
+		ptrCase("5.9.244.10.in-addr.arpa.", "10-244-9-5.idle.default.svc.cluster.local."),
+	})
+	s.DeleteEndpointSlice("default", "idle-1")
+	runCases(t, cd, []test.Case{{Qname: rev, Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("in-addr.arpa.")}}})
+}
