@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -52,8 +53,8 @@ func TestNegativeTTL(t *testing.T) {
 
 func TestTTLRefusesBadLines(t *testing.T) {
 	for _, line := range []string{"ttl", "ttl 30 5 1", "ttl -1", "ttl 3601", "ttl 30 x", "ttl 30 -1", "ttl 30 31", "ttl 0 1"} {
-		if _, err := newPluginErr(t, line); err == nil {
-			t.Errorf("%q: no error", line)
+		if _, err := newPluginErr(t, line); err == nil || !strings.Contains(err.Error(), "ttl") {
+			t.Errorf("%q: error %v, want one naming ttl", line, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -103,8 +104,8 @@ func TestPTRNextNameAnswersWhenTheWinnerGoes(t *testing.T) {
 
 func TestPTROptionRefusesBadLines(t *testing.T) {
 	for _, line := range []string{"ptr", "ptr first", "ptr one all"} {
-		if _, err := newPluginErr(t, line); err == nil {
-			t.Errorf("%q: no error", line)
+		if _, err := newPluginErr(t, line); err == nil || !strings.Contains(err.Error(), "ptr") {
+			t.Errorf("%q: error %v, want one naming ptr", line, err)
 		}
 	}
 }
