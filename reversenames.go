@@ -53,6 +53,10 @@ type reverseNames struct {
 	dirty []netip.Addr            // scratch: the addresses touched since the last publish
 }
 
+// maxKeptDirty is the most addresses whose scratch list is kept between changes: a slice holds
+// at most 1,000 endpoints.
+const maxKeptDirty = 4096
+
 type addrPTRs struct {
 	cands []ptrCand   // sorted; a name given twice (two slices of one service) counts twice
 	set   []index.Set // published
@@ -180,6 +184,9 @@ func (r *reverseNames) publish() []index.Change {
 		}
 	}
 	r.dirty = r.dirty[:0]
+	if cap(r.dirty) > maxKeptDirty {
+		r.dirty = nil // a full rebuild's list is not kept for the slice changes after it
+	}
 	return changes
 }
 
