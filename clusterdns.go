@@ -58,7 +58,7 @@ type dataSource interface {
 // newClusterDNS builds the plugin from a validated stanza. nsAddrs are the addresses of
 // ns.dns.<zone>.
 func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
-	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure, zonal: cfg.zonal}
+	b := &builder{ttl: cfg.ttl, negTTL: cfg.negTTL, insecurePods: cfg.pods == podsInsecure, zonal: cfg.zonal}
 	for _, z := range cfg.zones {
 		z = strings.ToLower(z)
 		switch {
@@ -88,6 +88,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		noEndpoints:        cfg.noEndpoints,
 		ignoreEmpty:        cfg.ignoreEmpty,
 		podsVerify:         cfg.pods == podsVerified,
+		ptrAll:             cfg.ptrAll,
 	}, nsAddrs)
 	cd.store.programmed = func(kind string, since time.Time) {
 		// Changes met during the first sync are old news, not programming latency.

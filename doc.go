@@ -23,6 +23,7 @@
 //	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
 //	claims.go                  which slice answers an address or name that several hold
 //	storeimports.go            ServiceImports with their clusters' slices, rebuilt per import
+//	reversenames.go            the PTR of each address: one name by precedence, or every name
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)
@@ -37,7 +38,8 @@
 //	                       to its plugin.cfg before kubernetes
 //	build/coredns          the binary that make coredns, make run and the tests use
 //
-// setup.go parses and validates the Corefile stanza (setup_multicluster.go the multicluster
-// zones); clusterdns.go holds the plugin type, its construction and its lifecycle (the source
-// starts in OnStartup and stops in OnShutdown); metrics.go its metrics.
+// setup.go parses and validates the Corefile stanza (setup_ttl.go its ttl line,
+// setup_multicluster.go the multicluster zones); clusterdns.go holds the plugin type, its
+// construction and its lifecycle (the source starts in OnStartup and stops in OnShutdown);
+// metrics.go its metrics.
 package clusterdns

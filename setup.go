@@ -34,6 +34,9 @@ const (
 	// maxTTL bounds ttl as the kubernetes plugin does: cluster data changes, long TTLs serve stale
 	// answers.
 	maxTTL = 3600
+	// maxDefaultNegativeTTL caps the negative TTL that ttl SECONDS implies: a name that appears (a
+	// StatefulSet peer during a scale-up) must not stay cached as NXDOMAIN for the positive TTL.
+	maxDefaultNegativeTTL = 5
 	// defaultStartupTimeout is how long startup waits for the first sync, as the kubernetes plugin.
 	defaultStartupTimeout = 5 * time.Second
 )
@@ -66,6 +69,8 @@ func setup(c *caddy.Controller) error {
 type config struct {
 	zones       []string
 	ttl         uint32
+	negTTL      uint32 // TTL and SOA MINIMUM of negative answers
+	ptrAll      bool   // ptr all
 	pods        podMode
 	podNames    bool
 	noEndpoints bool
@@ -110,7 +115,7 @@ func parse(c *caddy.Controller) (*ClusterDNS, error) {
 }
 
 func parseStanza(c *caddy.Controller) (*config, error) {
-	cfg := &config{ttl: defaultTTL, startupTimeout: defaultStartupTimeout, file: c.File(), lines: map[string]int{pluginName: c.Line()}}
+	cfg := &config{ttl: defaultTTL, negTTL: min(defaultTTL, maxDefaultNegativeTTL), startupTimeout: defaultStartupTimeout, file: c.File(), lines: map[string]int{pluginName: c.Line()}}
 	cfg.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	for c.NextBlock() {
 		if err := cfg.parseDirective(c); err != nil {
@@ -126,14 +131,15 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 	args := c.RemainingArgs()
 	switch dir {
 	case "ttl":
+		return cfg.parseTTL(c, args)
+	case "ptr":
 		if len(args) != 1 {
-			return arity(c, dir, "one number of seconds")
+			return arity(c, dir, "one or all")
 		}
-		n, err := strconv.ParseUint(args[0], 10, 32)
-		if err != nil || n > maxTTL {
-			return c.Errf("ttl must be a number of seconds from 0 to %d, not %q", maxTTL, args[0])
+		if args[0] != "one" && args[0] != "all" {
+			return c.Errf("ptr must be one (a single name per address) or all (every name), not %q", args[0])
 		}
-		cfg.ttl = uint32(n)
+		cfg.ptrAll = args[0] == "all"
 	case "namespaces":
 		if len(args) == 0 {
 			return arity(c, dir, "one or more namespaces")

@@ -23,6 +23,7 @@ type storeOptions struct {
 	noEndpoints        bool // EndpointSlices are not served
 	ignoreEmpty        bool // ignore empty_service
 	podsVerify         bool // pods verified
+	ptrAll             bool // ptr all: every name that points at an address, not one
 }
 
 // store keeps the slim objects a service's names depend on and rebuilds that service's records
@@ -47,12 +48,13 @@ type store struct {
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
 	apex       map[string][]index.Set // zone -> its apex names
 	mc         imports                // multicluster: ServiceImports and their slices
-	// soas are the zones' SOA records, which every negative answer carries: four answers in ten
-	// are negative, and this spares them an index lookup.
+	// soas are the zones' SOA records with the negative TTL, which every negative answer carries:
+	// four answers in ten are negative, and this spares them an index lookup.
 	soas    atomic.Pointer[map[string][]dns.RR]
 	nsAddrs []netip.Addr
 	serial  uint32
 	build   setBuilder // every service build's scratch
+	ptrs    *reverseNames
 
 	// programmed is told, for each EndpointSlice change, how long it took from the change in the
 	// cluster to the answer (the DNS programming latency SLI), by service kind.
@@ -74,7 +76,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 		podSeed:  maphash.MakeSeed(),
 		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
 		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
-		apex: map[string][]index.Set{},
+		apex: map[string][]index.Set{}, ptrs: newReverseNames(b, opts.ptrAll),
 	}
 	s.publishApex()
 	return s
@@ -142,7 +144,7 @@ func (s *store) publishApex() {
 		s.ix.Swap(s.apex[z], sets)
 		s.apex[z] = sets
 		if soa, ok := index.Find(sets, dns.TypeSOA); ok {
-			soas[z] = soa.Answer()
+			soas[z] = s.b.negativeSOA(soa.Answer()[0].(*dns.SOA))
 		}
 	}
 	s.soas.Store(&soas)
@@ -391,10 +393,11 @@ func (s *store) Replace(snap *model.Snapshot) {
 	for key, was := range old {
 		if e, kept := s.services[key]; kept {
 			// Taken back by its rebuild, so that its names never go missing in between.
-			e.own, e.parts = was.own, was.parts
+			e.own, e.parts, e.ptrFrom = was.own, was.parts, was.ptrFrom
 			s.services[key] = e
 		} else {
 			s.ix.SwapAll(was.taken()...)
+			s.ix.SwapAll(s.ptrs.update(was.ptrFrom, ptrSource{}, s.opts.ignoreEmpty)...)
 		}
 	}
 	for key := range s.services {

@@ -99,7 +99,7 @@ func deliberateDifferences(sc *scenario) map[question]string {
 		emptyNonTerm   = "RFC 8020: an empty non-terminal exists, NODATA; the kubernetes plugin answers NXDOMAIN"
 		otherType      = "RFC 2308 2.2: dns-version exists with TXT, so A is NODATA; the kubernetes plugin answers NXDOMAIN"
 		apexNS         = "RFC 1034 4.2.1: the apex holds the zone's NS; the kubernetes plugin answers NODATA where no kube-dns service points at it"
-		noEndpointPTR  = "clusterdns gives no PTR to endpoints of ClusterIP services yet (issue 14); the kubernetes plugin does"
+		ptrOne         = "kubernetes/dns#25: ptr one answers one PTR per address by precedence; the kubernetes plugin answers one per selecting service"
 	)
 	d := map[question]string{
 		{"cluster.local.", dns.TypeNS}:                           apexNS,
@@ -113,6 +113,25 @@ func deliberateDifferences(sc *scenario) map[question]string {
 		d[question{svcName(name, "default"), dns.TypeSRV}] = cnameEveryType
 		d[question{svcName(name, "default"), dns.TypeTXT}] = cnameEveryType
 	}
+	selecting := map[string]int{} // pod -> the services that list it as an endpoint
+	defs := seedServices()
+	for _, def := range defs {
+		for _, other := range defs {
+			for _, p := range other.pods {
+				listed := !p.notReady || def.svc.Spec.PublishNotReadyAddresses
+				if listed && other.svc.Namespace == def.svc.Namespace && selects(def.svc.Spec.Selector, p.labels) {
+					selecting[def.svc.Namespace+"/"+p.name]++
+				}
+			}
+		}
+	}
+	for pod, n := range selecting {
+		for _, ip := range sc.podIPs[pod] {
+			if n > 1 {
+				d[question{reverse(ip), dns.TypePTR}] = ptrOne
+			}
+		}
+	}
 	for _, def := range seedServices() {
 		name := svcName(def.svc.Name, def.svc.Namespace)
 		headless := def.svc.Spec.ClusterIP == "None"
@@ -122,14 +141,16 @@ func deliberateDifferences(sc *scenario) map[question]string {
 				d[question{"_" + p.Name + "._" + strings.ToLower(string(p.Protocol)) + "." + name, dns.TypeA}] = srvNameOnly
 			}
 		}
-		if headless || def.svc.Spec.Type == "ExternalName" {
-			continue
-		}
-		for _, p := range def.pods {
-			for _, ip := range sc.podIPs[def.svc.Namespace+"/"+p.name] {
-				d[question{reverse(ip), dns.TypePTR}] = noEndpointPTR
-			}
-		}
 	}
 	return d
+}
+
+// selects reports whether a service selector matches a pod's labels (an empty one matches none).
+func selects(selector, podLabels map[string]string) bool {
+	for k, v := range selector {
+		if podLabels[k] != v {
+			return false
+		}
+	}
+	return len(selector) > 0
 }
