@@ -42,6 +42,8 @@ type ClusterDNS struct {
 	// synced is set once the source has delivered a complete data set: until then a name the index
 	// does not know is SERVFAIL, never NXDOMAIN (a false NXDOMAIN is cached by clients).
 	synced atomic.Bool
+	// notify sends NOTIFY when a zone's serial moves, if the transfer plugin is configured.
+	notify *notifier
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.
@@ -139,7 +141,9 @@ func (cd *ClusterDNS) start() error {
 	markSynced := func() {
 		cd.synced.Store(true)
 		synced.Set(1)
+		cd.store.serialsSynced()
 	}
+	cd.notify.start(ctx)
 	if err := cd.src.Start(ctx, cd.store, markSynced); err != nil {
 		cancel()
 		return plugin.Error(pluginName, err)
