@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,6 +207,9 @@ func TestTransferToSecondary(t *testing.T) {
 		if err := c.waitReady(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if err := c.waitServing(ctx, zone, dns.TypeSOA); err != nil {
+			t.Fatal(err)
+		}
 	}
 	k := startKnot(t, ctx, a.addr, knotPort)
 
@@ -276,4 +280,83 @@ func TestTransferToSecondary(t *testing.T) {
 	})
 	t.Run("replicas agree after a change", replicasAgree)
 	t.Run("NOTIFY: the secondary answers the new service", secondaryAgrees)
+}
+
+// TestTransferComparedWithReference compares the AXFR of cluster.local and in-addr.arpa with the
+// kubernetes plugin's over the same API server; every difference must be one the README documents.
+func TestTransferComparedWithReference(t *testing.T) {
+	s := needLive(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	o := s.corefileOptions()
+	o.before = transferBlock("*")
+	ours := s.startExtraCoreDNS(t, "transfer-ours", o)
+	ref := s.reference(t, "transfer-reference", o)
+	for _, c := range []*coreDNS{ours, ref} {
+		if err := c.waitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.waitServing(ctx, zone, dns.TypeSOA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, z := range transferZones {
+		a, err := axfrOf(ours.addr, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := axfrOf(ref.addr, z)
+		if err != nil {
+			t.Fatalf("kubernetes plugin: %v", err)
+		}
+		onlyOurs, onlyRef := setDiff(a, b)
+		t.Logf("%s: clusterdns %d records, kubernetes plugin %d; only clusterdns %d, only the kubernetes plugin %d",
+			z, len(a), len(b), len(onlyOurs), len(onlyRef))
+		if z != zone {
+			// The kubernetes plugin renames forward records into a reverse zone and sends no PTR;
+			// every record of ours there is a PTR, the NS or the SOA (TestAXFRReverseZone).
+			continue
+		}
+		for _, k := range onlyOurs {
+			// The NS and its addresses, which the kubernetes plugin leaves out when it cannot find
+			// its own Service (coredns#2997, #4689), and dns-version, which it never sends.
+			if !strings.HasPrefix(k, zone+" NS ") && !strings.HasPrefix(k, "ns.dns."+zone+" ") &&
+				!strings.HasPrefix(k, "dns-version."+zone+" TXT ") {
+				t.Errorf("only clusterdns transfers %s", k)
+			}
+		}
+		for _, k := range onlyRef {
+			// The SRV at a ClusterIP service's own name, built on demand here and not transferred.
+			if f := strings.Fields(k); len(f) < 2 || f[1] != "SRV" || strings.HasPrefix(f[0], "_") {
+				t.Errorf("only the kubernetes plugin transfers %s", k)
+			}
+		}
+	}
+}
+
+// setDiff returns the records (TTL left out) only in a and only in b, SOA records aside.
+func setDiff(a, b []dns.RR) (onlyA, onlyB []string) {
+	keys := func(rrs []dns.RR) map[string]bool {
+		m := map[string]bool{}
+		for _, rr := range rrs {
+			if rr.Header().Rrtype != dns.TypeSOA {
+				m[rrKey(rr)] = true
+			}
+		}
+		return m
+	}
+	ka, kb := keys(a), keys(b)
+	for k := range ka {
+		if !kb[k] {
+			onlyA = append(onlyA, k)
+		}
+	}
+	for k := range kb {
+		if !ka[k] {
+			onlyB = append(onlyB, k)
+		}
+	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return onlyA, onlyB
 }
