@@ -20,10 +20,13 @@ import (
 // at once, and a replica that restarted agrees again with the others once a change has taken the
 // plain fold on both (about half of the changes). The trade-off is stated in README.md.
 
-// zoneSerial is the serial a zone's SOA carries and the content it was derived from.
+// zoneSerial is the serial a zone's SOA carries, the content it was derived from, and the SOA's
+// set in the index; served is false until a serial was derived.
 type zoneSerial struct {
 	content uint64
 	serial  uint32
+	soa     []index.Set
+	served  bool
 }
 
 // nextSerial returns the serial of content after last; grow is false until the history of
@@ -39,48 +42,59 @@ func nextSerial(last uint32, content uint64, grow bool) uint32 {
 	return last + 1 + fold&0xffff
 }
 
-// publishApex (re)writes the apex of every zone whose content changed, with its new serial, and
+// publishApex republishes the SOA of every zone whose content changed, with its new serial, and
 // tells onSerial. Under s.mu.
 func (s *store) publishApex() {
-	soas := map[string][]dns.RR{}
-	if old := s.soas.Load(); old != nil {
-		for z, rr := range *old {
-			soas[z] = rr
-		}
-	}
-	moved := false
+	var soas map[string][]dns.RR
 	for _, z := range s.b.allZones() {
+		last := s.serials[z]
 		if s.apex[z] == nil {
-			// The apex's own records (NS, glue, version) are content too; they never change.
-			s.swapApex(z, 0)
+			// The apex's other records (NS, its addresses, dns-version) never change: published
+			// once, apart from the SOA, so that a change swaps one record in, not the apex.
+			last.soa = s.publishApexOnce(z)
 		}
 		content := s.ix.Content(z)
-		last, ok := s.serials[z]
-		if ok && last.content == content {
+		if last.served && last.content == content {
 			continue
 		}
-		serial := nextSerial(last.serial, content, ok && s.grow)
-		s.serials[z] = zoneSerial{content: content, serial: serial}
-		soas[z] = s.swapApex(z, serial)
-		moved = true
-		if ok && s.grow && s.onSerial != nil {
+		serial := nextSerial(last.serial, content, last.served && s.grow)
+		soa := *last.soa[0].RRs[0].(*dns.SOA)
+		soa.Serial = serial
+		sets := []index.Set{{Name: z, Type: dns.TypeSOA, RRs: []dns.RR{&soa}}}
+		s.ix.Swap(last.soa, sets)
+		s.serials[z] = zoneSerial{content: content, serial: serial, soa: sets, served: true}
+		if soas == nil {
+			soas = make(map[string][]dns.RR, len(s.serials))
+			if old := s.soas.Load(); old != nil {
+				for z, rr := range *old {
+					soas[z] = rr
+				}
+			}
+		}
+		soas[z] = sets[0].RRs
+		if last.served && s.grow && s.onSerial != nil {
 			s.onSerial(z)
 		}
 	}
-	if moved {
+	if soas != nil {
 		s.soas.Store(&soas)
 	}
 }
 
-// swapApex publishes a zone's apex with serial and returns its SOA record.
-func (s *store) swapApex(zone string, serial uint32) []dns.RR {
-	sets := s.b.apex(zone, serial, s.nsAddrs)
-	s.ix.Swap(s.apex[zone], sets)
-	s.apex[zone] = sets
-	if soa, ok := index.Find(sets, dns.TypeSOA); ok {
-		return soa.Answer()
+// publishApexOnce publishes a zone's apex but its SOA, and returns the SOA's set as published
+// (serial 0) for publishApex to take back.
+func (s *store) publishApexOnce(zone string) []index.Set {
+	var rest, soa []index.Set
+	for _, set := range s.b.apex(zone, 0, s.nsAddrs) {
+		if set.Type == dns.TypeSOA {
+			soa = []index.Set{set}
+		} else {
+			rest = append(rest, set)
+		}
 	}
-	return nil
+	s.ix.SwapAll(index.Change{New: rest}, index.Change{New: soa})
+	s.apex[zone] = rest
+	return soa
 }
 
 // serialsSynced starts the history of served serials (the source has delivered a complete data

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -44,20 +43,71 @@ func (ix *Index) account(sets []Set, take bool) {
 	}
 }
 
-// hashRR hashes a record's wire form (RFC 1035 4.1.3, names uncompressed), so that a record's
-// hash depends on nothing but the record. Writers only: the buffer is the index's.
+// hashRR hashes a record: its owner, type, class, TTL and data. The types a zone here holds are
+// hashed field by field (packing each costs as much as building it); any other by its wire form
+// (RFC 1035 4.1.3, names uncompressed). Writers only: the buffer is the index's.
 func (ix *Index) hashRR(rr dns.RR) uint64 {
-	if n := dns.Len(rr); len(ix.wire) < n {
-		ix.wire = make([]byte, n)
+	hd := rr.Header()
+	h := fnvString(fnvOffset, hd.Name)
+	h = fnvUint(h, uint64(hd.Rrtype)<<48|uint64(hd.Class)<<32|uint64(hd.Ttl))
+	switch r := rr.(type) {
+	case *dns.A:
+		h = fnvBytes(h, r.A)
+	case *dns.AAAA:
+		h = fnvBytes(h, r.AAAA)
+	case *dns.PTR:
+		h = fnvString(h, r.Ptr)
+	case *dns.CNAME:
+		h = fnvString(h, r.Target)
+	case *dns.NS:
+		h = fnvString(h, r.Ns)
+	case *dns.SRV:
+		h = fnvUint(h, uint64(r.Priority)<<32|uint64(r.Weight)<<16|uint64(r.Port))
+		h = fnvString(h, r.Target)
+	case *dns.TXT:
+		for _, t := range r.Txt {
+			h = fnvString(h, t)
+		}
+	default:
+		if n := dns.Len(rr); len(ix.wire) < n {
+			ix.wire = make([]byte, n)
+		}
+		off, err := dns.PackRR(rr, ix.wire, 0, nil, false)
+		if err != nil {
+			// A record that cannot be packed is never answered either; its text still counts.
+			return mix(fnvString(h, rr.String()))
+		}
+		h = fnvBytes(h, ix.wire[:off])
 	}
-	off, err := dns.PackRR(rr, ix.wire, 0, nil, false)
-	if err != nil {
-		// A record that cannot be packed is never answered either; its text still counts.
-		off = copy(ix.wire, rr.String())
+	return mix(h)
+}
+
+// FNV-1a, 64 bits, written out: hash/fnv allocates its state.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
 	}
-	h := fnv.New64a()
-	_, _ = h.Write(ix.wire[:off])
-	return mix(h.Sum64())
+	return (h ^ 0xff) * fnvPrime // ends the field: "ab","c" is not "a","bc"
+}
+
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return (h ^ 0xff) * fnvPrime
+}
+
+func fnvUint(h, v uint64) uint64 {
+	for range 8 {
+		h = (h ^ v&0xff) * fnvPrime
+		v >>= 8
+	}
+	return h
 }
 
 // mix is splitmix64's finaliser: FNV's low bits are weak, and a sum of weak hashes is weaker.
