@@ -46,6 +46,8 @@ type ClusterDNS struct {
 	// importsSynced is the same for the clusterset zones, whose ServiceImports come from a
 	// resource of their own (see multicluster.go); true without multicluster.
 	importsSynced atomic.Bool
+	// notify sends NOTIFY when a zone's serial moves, if the transfer plugin is configured.
+	notify *notifier
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.
@@ -153,7 +155,9 @@ func (cd *ClusterDNS) start() error {
 	markSynced := func() {
 		cd.synced.Store(true)
 		synced.Set(1)
+		cd.store.serialsSynced()
 	}
+	cd.notify.start(ctx)
 	if err := cd.src.Start(ctx, cd.store, markSynced); err != nil {
 		cancel()
 		return plugin.Error(pluginName, err)

@@ -28,9 +28,16 @@
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)
 //	setbuilder.go              the scratch and arrays that records are built in
-//	internal/index             Swap: an owner's RRsets in for those it gave before
+//	internal/index             Swap: an owner's RRsets in for those it gave before; content.go: each
+//	                           zone's content sum and its names as one state
+//	serial.go                  the SOA serial, derived from that sum
 //	lastgood.go                the snapshot file: the data served, kept for a start without the API
 //	internal/snapshot          its format
+//
+// The transfer path hands a zone to the transfer plugin (AXFR, IXFR as AXFR) and tells secondaries.
+//
+//	transfer.go            Transfer: a zone's SOA, names and SOA, from one state
+//	notify.go              NOTIFY through the transfer plugin when a zone's serial moves
 //
 // The build path compiles the plugin into CoreDNS, as operators do.
 //

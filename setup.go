@@ -56,6 +56,7 @@ func setup(c *caddy.Controller) error {
 	}
 	// Nothing starts here: the source starts in OnStartup and stops in OnShutdown, so that a
 	// reload of the Corefile leaves no watch behind.
+	c.OnStartup(func() error { cd.findTransfer(c); return nil })
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.shutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {

@@ -52,9 +52,13 @@ type store struct {
 	// four answers in ten are negative, and this spares them an index lookup.
 	soas    atomic.Pointer[map[string][]dns.RR]
 	nsAddrs []netip.Addr
-	serial  uint32
 	build   setBuilder // every service build's scratch
 	ptrs    *reverseNames
+	// serials are each zone's serial and content; grow says whether the history of served serials
+	// has started; onSerial, if set, is told of a zone whose serial moved (serial.go).
+	serials  map[string]zoneSerial
+	grow     bool
+	onSerial func(zone string)
 
 	// programmed is told, for each EndpointSlice change, how long it took from the change in the
 	// cluster to the answer (the DNS programming latency SLI), by service kind.
@@ -76,7 +80,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 		podSeed:  maphash.MakeSeed(),
 		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
 		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
-		apex: map[string][]index.Set{}, ptrs: newReverseNames(b, opts.ptrAll),
+		apex: map[string][]index.Set{}, ptrs: newReverseNames(b, opts.ptrAll), serials: map[string]zoneSerial{},
 	}
 	s.publishApex()
 	return s
@@ -87,7 +91,8 @@ func (s *store) exposed(namespace string) bool {
 	return !s.opts.namespacesByObject || s.nsObjects[namespace]
 }
 
-// changed republishes the apex serial, reports the object counts and tells whoever watches.
+// changed republishes the apex of zones whose content changed, reports the object counts and
+// tells whoever watches.
 func (s *store) changed() {
 	s.publishApex()
 	s.counted(s.nServices, len(s.slices), s.nPods, len(s.nsObjects))
@@ -128,26 +133,6 @@ func (s *store) snapshot() *model.Snapshot {
 		snap.Pods = append(snap.Pods, a.pods(ns)...)
 	}
 	return snap
-}
-
-// publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
-// last data change, in seconds, so secondaries and caches can tell the data moved.
-func (s *store) publishApex() {
-	serial := uint32(time.Now().Unix())
-	if serial == s.serial {
-		return
-	}
-	s.serial = serial
-	soas := map[string][]dns.RR{}
-	for _, z := range s.b.allZones() {
-		sets := s.b.apex(z, serial, s.nsAddrs)
-		s.ix.Swap(s.apex[z], sets)
-		s.apex[z] = sets
-		if soa, ok := index.Find(sets, dns.TypeSOA); ok {
-			soas[z] = s.b.negativeSOA(soa.Answer()[0].(*dns.SOA))
-		}
-	}
-	s.soas.Store(&soas)
 }
 
 // soa returns the SOA record of a zone served here.
