@@ -42,6 +42,11 @@ type ClusterDNS struct {
 	// synced is set once the source has delivered a complete data set: until then a name the index
 	// does not know is SERVFAIL, never NXDOMAIN (a false NXDOMAIN is cached by clients).
 	synced atomic.Bool
+
+	// udpFit serves a UDP answer too large for the client a rotated window of its addresses, without
+	// TC (the udp_fit option); fitTurn counts the windows served (fit.go).
+	udpFit  bool
+	fitTurn atomic.Uint64
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.
@@ -71,6 +76,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		fall:     cfg.fall,
 		pods:     cfg.pods,
 		upstream: upstream.New(),
+		udpFit:   cfg.udpFit,
 	}
 	// Longest first, so that a name matches the most specific zone it is in.
 	sort.SliceStable(cd.zones, func(i, j int) bool { return len(cd.zones[i]) > len(cd.zones[j]) })
