@@ -32,7 +32,7 @@ func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
 	if a.outcome != success || len(a.extra) > 0 {
 		return a
 	}
-	start, rdlen := addressTail(a.rrs)
+	start, rdlen := addressTail(a.rrs, state.QType())
 	set := a.rrs[start:]
 	if len(set) < 2 {
 		return a
@@ -83,14 +83,12 @@ func rotate(set []dns.RR, k int, turn uint64) []dns.RR {
 	return set[lo : lo+k : lo+k]
 }
 
-// addressTail returns where the trailing run of A (or of AAAA) records of one owner starts in rrs,
-// and the length of their data; len(rrs) when rrs does not end with address records.
-func addressTail(rrs []dns.RR) (start, rdlen int) {
-	if len(rrs) == 0 {
-		return 0, 0
-	}
-	last := rrs[len(rrs)-1].Header()
-	switch last.Rrtype {
+// addressTail returns where the address set of an A or AAAA answer starts in rrs (after the CNAMEs
+// that lead to it), and the length of its records' data; len(rrs) for other answers. The answer
+// of such a query is the chain, then one RRset of the asked type, so only the chain is walked:
+// the cost does not grow with the set.
+func addressTail(rrs []dns.RR, qtype uint16) (start, rdlen int) {
+	switch qtype {
 	case dns.TypeA:
 		rdlen = 4
 	case dns.TypeAAAA:
@@ -98,13 +96,11 @@ func addressTail(rrs []dns.RR) (start, rdlen int) {
 	default:
 		return len(rrs), 0
 	}
-	start = len(rrs) - 1
-	for start > 0 {
-		h := rrs[start-1].Header()
-		if h.Rrtype != last.Rrtype || h.Name != last.Name {
-			break
-		}
-		start--
+	for start < len(rrs) && rrs[start].Header().Rrtype == dns.TypeCNAME {
+		start++
+	}
+	if start == len(rrs) || rrs[start].Header().Rrtype != qtype || rrs[len(rrs)-1].Header().Rrtype != qtype {
+		return len(rrs), 0
 	}
 	return start, rdlen
 }

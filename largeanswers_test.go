@@ -188,3 +188,24 @@ func TestRotateCoversEverySetOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestTenThousandAddressesOverTCP: 10,000 compressed A records (160,000 bytes) exceed the largest
+// DNS message (65,535 bytes, RFC 1035 4.2.2), so even TCP carries what fits, with TC; the kubernetes
+// plugin's answer is cut the same way by CoreDNS's ScrubWriter.
+func TestTenThousandAddressesOverTCP(t *testing.T) {
+	for _, body := range []string{"", "udp_fit"} {
+		t.Run("options "+body, func(t *testing.T) {
+			cd := newPlugin(t, body, bigHeadless(10000))
+			r, size := serveScrubbed(t, cd, bufferQuery(bigName, 0), true)
+			if r.Rcode != dns.RcodeSuccess || !r.Truncated {
+				t.Fatalf("rcode %s, TC %v: want NOERROR with TC", dns.RcodeToString[r.Rcode], r.Truncated)
+			}
+			if size > dns.MaxMsgSize || size < dns.MaxMsgSize-32 {
+				t.Errorf("%d bytes: want the message filled to at most %d", size, dns.MaxMsgSize)
+			}
+			if n := len(addressesOf(r)); n < 4000 {
+				t.Errorf("%d addresses over TCP, want about 4,090", n)
+			}
+		})
+	}
+}
