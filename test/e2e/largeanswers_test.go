@@ -19,7 +19,9 @@ import (
 // of 1,000 (the API's limit per slice), written by the test for a selector-less service.
 const largeEndpoints = 10000
 
-func largeIP(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 247, byte(i / 256), byte(i % 256)}) }
+func largeIP(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, 247, byte(i / 256), byte(i % 256)})
+}
 
 // exchangeSized sends qname A over UDP with an EDNS buffer of size bytes (none when 0), and reads
 // the answer into a 64 KiB buffer, so that its real size on the wire is seen.
