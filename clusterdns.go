@@ -48,6 +48,11 @@ type ClusterDNS struct {
 	importsSynced atomic.Bool
 	// notify sends NOTIFY when a zone's serial moves, if the transfer plugin is configured.
 	notify *notifier
+
+	// udpFit serves a UDP answer too large for the client a rotated window of its addresses, without
+	// TC (the udp_fit option); fitTurn counts the windows served (fit.go).
+	udpFit  bool
+	fitTurn atomic.Uint64
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.
@@ -81,6 +86,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		pods:     cfg.pods,
 		zonal:    cfg.zonal,
 		upstream: upstream.New(),
+		udpFit:   cfg.udpFit,
 	}
 	cd.importsSynced.Store(len(b.mcZones) == 0)
 	// Longest first, so that a name matches the most specific zone it is in.

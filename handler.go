@@ -24,9 +24,10 @@ const (
 const maxChase = 8
 
 type answer struct {
-	outcome outcome
-	rrs     []dns.RR
-	extra   []dns.RR
+	outcome   outcome
+	rrs       []dns.RR
+	extra     []dns.RR
+	truncated bool // cut to fit the client's buffer (fit.go)
 }
 
 // ServeDNS implements plugin.Handler. The hit path is a zone match, one index lookup and a write:
@@ -59,8 +60,10 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		}
 	}
 
+	a = cd.fit(request.Request{W: w, Req: r}, a)
 	m := new(dns.Msg)
 	m.SetReply(r)
+	m.Truncated = a.truncated
 	// The plugin is the authority for its zones; SetReply leaves AA unset.
 	m.Authoritative = true
 	m.Rcode = rcode

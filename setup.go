@@ -77,6 +77,7 @@ type config struct {
 	noEndpoints bool
 	zonal       bool
 	ignoreEmpty bool
+	udpFit      bool
 	filter      source.Filter
 	manifests   []string
 	fall        fall.F
@@ -186,6 +187,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "empty_service")
 		}
 		cfg.ignoreEmpty = true
+	case "udp_fit":
+		if len(args) != 0 {
+			return arity(c, dir, "no argument")
+		}
+		cfg.udpFit = true
 	case "manifests":
 		if len(args) == 0 {
 			return arity(c, dir, "one or more files or folders")
