@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks clusterdns against CoreDNS's kubernetes plugin (make bench): builds build/coredns and
-# build/coredns-early,
-# installs dnsperf and gnuplot from Debian if missing (needs root), builds bench/cmd/bench and runs
-# it; arguments pass through, e.g.  bash bench/run.sh -scale 1000,10000 -rounds 5
+# build/coredns-early (PLACE=early), installs dnsperf and gnuplot from Debian if missing (needs
+# root), builds bench/cmd/bench and runs it; arguments pass through, e.g.  bash bench/run.sh -scale 1000,10000 -rounds 5
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
