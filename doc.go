@@ -43,7 +43,9 @@
 //
 //	plugin/build.sh        CoreDNS's source at the version in go.mod, with clusterdns added
 //	                       to its plugin.cfg before kubernetes
+//	plugin/place.sh        where in plugin.cfg: before kubernetes, or before cache (PLACE=early)
 //	build/coredns          the binary that make coredns, make run and the tests use
+//	build/coredns-early    make coredns PLACE=early: clusterdns answers before cache
 //
 // setup.go parses and validates the Corefile stanza (setup_ttl.go its ttl line,
 // setup_multicluster.go the multicluster zones); clusterdns.go holds the plugin type, its

@@ -42,6 +42,11 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	if zone == "" || (q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY) {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
+	// Zone transfers are the transfer plugin's to serve. Built before cache (make coredns
+	// PLACE=early), clusterdns comes before transfer in the chain and must let them through.
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
 
 	a := cd.lookup(name, q.Qtype)
 	rcode := dns.RcodeSuccess
