@@ -115,8 +115,12 @@ func (o *observe) RoundTrip(r *http.Request) (*http.Response, error) {
 			o.health.Request(verb(r), code, time.Since(start))
 		}
 		switch {
+		case r.Context().Err() != nil && err != nil:
+			// Stopping, not a failure of the server: the caller's context ended the request, even when
+			// the transport failed first and saw the context end only after.
+			return nil, r.Context().Err()
 		case r.Context().Err() != nil:
-			return resp, err // stopping: not a failure of the server
+			return resp, nil
 		case err == nil && resp.StatusCode == http.StatusForbidden:
 			o.health.failed(resource(r), apierrors.NewForbidden(schema.GroupResource{Resource: resource(r)}, "",
 				fmt.Errorf("%s %s: %s", r.Method, r.URL.Path, resp.Status)))
