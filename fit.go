@@ -48,6 +48,9 @@ func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
 		used += dns.Len(rr) - len(rr.Header().Name) - 1 + pointerLen
 	}
 	per := pointerLen + rrFixedLen + rdlen
+	if used+len(set)*per <= dns.MinMsgSize {
+		return a // fits the smallest buffer (512 bytes, RFC 1035 4.2.1): the client's need not be worked out
+	}
 	budget := state.Size() - used
 	if budget < per {
 		a.rrs, a.truncated = a.rrs[:start], true
