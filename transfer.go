@@ -19,9 +19,9 @@ var errNotSynced = errors.New("zone transfer refused: the data has not synced ye
 //
 // A forward zone carries the apex SOA, first and last, its NS, the NS name's addresses, and every
 // precomputed record: services, endpoints, SRV, ExternalName CNAMEs, dns-version. A reverse zone
-// carries its SOA, NS and PTRs. Names built on demand are left out, as the kubernetes plugin leaves
-// them out: pods, the names of the endpoints of ClusterIP services and the SRV at a service's own
-// name; the serial covers exactly what is carried.
+// carries its SOA, NS and PTRs, which are built for it as for queries. Other names built on demand
+// are left out, as the kubernetes plugin leaves them out: pods, the names of the endpoints of
+// ClusterIP services and the SRV at a service's own name; the serial covers exactly what is carried.
 func (cd *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 	if !slices.Contains(cd.zones, zone) {
 		return nil, transfer.ErrNotAuthoritative
