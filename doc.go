@@ -23,7 +23,7 @@
 //	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
 //	claims.go                  which slice answers an address or name that several hold
 //	storeimports.go            ServiceImports with their clusters' slices, rebuilt per import
-//	reversenames.go            the PTR of each address: one name by precedence, or every name
+//	reversenames.go            the PTR of each address, built when asked: one name by precedence, or all
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)

@@ -74,6 +74,41 @@ func TestPTROneNamePerAddressByPrecedence(t *testing.T) {
 	})
 }
 
+// PTRs are built when asked below a marker per /24 or /124: the names around an address must still
+// be NXDOMAIN or NODATA as the index would make them (RFC 8020).
+func TestPTRNamesAroundAnAddress(t *testing.T) {
+	cd := ptrCluster(t, "")
+	v6 := model.Endpoint{Addr: netip.MustParseAddr("fd00::9:1")}
+	cd.store.UpsertService(&model.Service{Namespace: "default", Name: "six", Headless: true})
+	cd.store.UpsertEndpointSlice(&model.EndpointSlice{Namespace: "default", Name: "six-1", Service: "six", Endpoints: model.NewEndpoints([]model.Endpoint{v6})})
+	rev6 := reverseName(v6.Addr)
+	bucket6 := rev6[2:]
+	nodata := func(name string, qtype uint16, zone string) test.Case {
+		return test.Case{Qname: name, Qtype: qtype, Ns: []dns.RR{soa(zone)}}
+	}
+	nxdomain := func(name, zone string) test.Case {
+		return test.Case{Qname: name, Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa(zone)}}
+	}
+	runCases(t, cd, []test.Case{
+		nodata("1.9.244.10.in-addr.arpa.", dns.TypeA, "in-addr.arpa."),
+		nodata("9.244.10.in-addr.arpa.", dns.TypePTR, "in-addr.arpa."),
+		nodata("244.10.in-addr.arpa.", dns.TypePTR, "in-addr.arpa."),
+		nxdomain("5.9.244.10.in-addr.arpa.", "in-addr.arpa."),
+		nxdomain("01.9.244.10.in-addr.arpa.", "in-addr.arpa."),
+		nxdomain("256.9.244.10.in-addr.arpa.", "in-addr.arpa."),
+		nxdomain("x.1.9.244.10.in-addr.arpa.", "in-addr.arpa."),
+		nxdomain("9.245.10.in-addr.arpa.", "in-addr.arpa."),
+		ptrCase(rev6, "fd00--9-1.six.default.svc.cluster.local."),
+		nodata(bucket6, dns.TypePTR, "ip6.arpa."),
+		nodata(rev6, dns.TypeAAAA, "ip6.arpa."),
+		nxdomain("2."+bucket6, "ip6.arpa."),
+		nxdomain("g."+bucket6, "ip6.arpa."),
+	})
+	// The last address of a bucket gone, the bucket goes too.
+	cd.store.DeleteEndpointSlice("default", "six-1")
+	runCases(t, cd, []test.Case{nxdomain(rev6, "ip6.arpa."), nxdomain(bucket6, "ip6.arpa.")})
+}
+
 func TestPTRAllAnswersEveryName(t *testing.T) {
 	runCases(t, ptrCluster(t, "ptr all"), []test.Case{
 		// in the order test.SortAndCheck sorts them

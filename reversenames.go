@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -43,27 +45,43 @@ type ptrSource struct {
 	slices []*model.EndpointSlice
 }
 
-// reverseNames owns every PTR the plugin answers: each address in a served reverse zone is an
-// owner of its own in the index, whose set is rebuilt from its candidates when they change. A
-// change costs the candidates it touches: when the winner goes, the next candidate answers.
+// reverseNames owns every PTR the plugin answers. Each address keeps its candidates, and its
+// PTR is built when asked, from the best of them (ptr one) or from each (ptr all): a precomputed
+// PTR cost about 340 bytes an address (its name in the index, its record, its target), about as
+// much as everything else the plugin keeps for an endpoint, and PTRs are one query in ten. The
+// index holds one marker per /24 (IPv4) or /124 (IPv6) that holds an address, whose Lazy answers
+// the names below it, so that the names above exist as empty non-terminals (RFC 8020) and any
+// other name is NXDOMAIN. A change costs the candidates it touches.
 type reverseNames struct {
-	b     *builder
-	all   bool                    // ptr all: one PTR per distinct name, in candidate order
-	addrs map[netip.Addr]addrPTRs // by value: one allocation fewer per address
-	dirty []netip.Addr            // scratch: the addresses touched since the last publish
+	b   *builder
+	all bool // ptr all: one PTR per distinct name, in candidate order
+
+	// mu guards addrs against the queries that read it; writers hold it for a whole update, so
+	// that no query sees an address between one slice's old candidates and its new ones.
+	mu    sync.RWMutex
+	addrs map[netip.Addr][]ptrCand // sorted; a name given twice (two slices of one service) counts twice
+
+	// Writers only (under the store's lock):
+	buckets map[string]*ptrBucket    // marker name -> its addresses and published marker
+	sums    map[string]uint64        // reverse zone -> the sum of its answers' hashes (serial.go)
+	touched map[netip.Addr]ptrAnswer // scratch: the addresses an update touched, as they were
 }
 
-// maxKeptDirty is the most addresses whose scratch list is kept between changes: a slice holds
-// at most 1,000 endpoints.
-const maxKeptDirty = 4096
+// ptrBucket is a /24 or /124 that holds addresses, and the marker that makes it answer them.
+type ptrBucket struct {
+	n      int
+	marker []index.Set
+}
 
-type addrPTRs struct {
-	cands []ptrCand   // sorted; a name given twice (two slices of one service) counts twice
-	set   []index.Set // published
+// ptrAnswer is what an address answered before an update: whether it had a PTR, and its hash.
+type ptrAnswer struct {
+	had  bool
+	hash uint64
 }
 
 func newReverseNames(b *builder, all bool) *reverseNames {
-	return &reverseNames{b: b, all: all, addrs: map[netip.Addr]addrPTRs{}}
+	return &reverseNames{b: b, all: all, addrs: map[netip.Addr][]ptrCand{},
+		buckets: map[string]*ptrBucket{}, sums: map[string]uint64{}, touched: map[netip.Addr]ptrAnswer{}}
 }
 
 // update moves a service's candidates from what they were derived from to what they are derived
@@ -72,6 +90,8 @@ func (r *reverseNames) update(from, to ptrSource, ignoreEmpty bool) []index.Chan
 	if len(r.b.reverse) == 0 {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if from.svc != to.svc || hasEndpoints(from.slices) != hasEndpoints(to.slices) {
 		r.own(from, ignoreEmpty, -1)
 		r.own(to, ignoreEmpty, 1)
@@ -146,59 +166,125 @@ func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta 
 }
 
 func (r *reverseNames) count(addr netip.Addr, c ptrCand, delta int) {
-	rn, ok := r.addrs[addr]
-	if !ok && (delta < 0 || !r.b.servesReverse(reverseName(addr))) {
+	cands, ok := r.addrs[addr]
+	if !ok && (delta < 0 || !r.b.servesReverse(bucketName(addr))) {
 		return
 	}
-	i, found := slices.BinarySearchFunc(rn.cands, c, ptrCand.compare)
+	if _, seen := r.touched[addr]; !seen {
+		r.touched[addr] = ptrAnswer{had: len(cands) > 0, hash: r.hash(addr, cands)}
+	}
+	i, found := slices.BinarySearchFunc(cands, c, ptrCand.compare)
 	switch {
 	case delta > 0:
-		rn.cands = slices.Insert(rn.cands, i, c)
+		cands = slices.Insert(cands, i, c)
 	case found:
-		rn.cands = slices.Delete(rn.cands, i, i+1)
+		cands = slices.Delete(cands, i, i+1)
 	default:
 		return
 	}
-	r.addrs[addr] = rn
-	r.dirty = append(r.dirty, addr)
+	r.addrs[addr] = cands
 }
 
-// publish rebuilds the PTR set of every address touched, and returns the changes of those whose
-// answer changed.
+// publish settles the addresses an update touched: their zone's sum, and the markers of the
+// buckets that gained their first address or lost their last. It returns the index changes.
 func (r *reverseNames) publish() []index.Change {
 	var changes []index.Change
-	for _, addr := range r.dirty {
-		rn, ok := r.addrs[addr]
-		if !ok {
-			continue // already published in this round
-		}
-		if !r.shows(rn.set, addr, rn.cands) {
-			set := r.set(addr, rn.cands)
-			changes = append(changes, index.Change{Old: rn.set, New: set})
-			rn.set = set
-		}
-		if len(rn.cands) == 0 {
+	for addr, was := range r.touched {
+		cands := r.addrs[addr]
+		now := ptrAnswer{had: len(cands) > 0, hash: r.hash(addr, cands)}
+		if len(cands) == 0 {
 			delete(r.addrs, addr)
+		}
+		if now == was {
+			continue
+		}
+		name := bucketName(addr)
+		r.sums[r.zoneOf(name)] += now.hash - was.hash
+		if now.had == was.had {
+			continue
+		}
+		bk := r.buckets[name]
+		switch {
+		case now.had && bk == nil:
+			bk = &ptrBucket{marker: []index.Set{{Name: name, Type: index.Marker, Lazy: r.answerer(addr)}}}
+			r.buckets[name] = bk
+			changes = append(changes, index.Change{New: bk.marker})
+		case !now.had && bk.n == 1:
+			delete(r.buckets, name)
+			changes = append(changes, index.Change{Old: bk.marker})
+		}
+		if now.had {
+			bk.n++
 		} else {
-			r.addrs[addr] = rn
+			bk.n--
 		}
 	}
-	r.dirty = r.dirty[:0]
-	if cap(r.dirty) > maxKeptDirty {
-		r.dirty = nil // a full rebuild's list is not kept for the slice changes after it
-	}
+	clear(r.touched)
 	return changes
+}
+
+// answerer returns the Lazy of the bucket of addr: the PTR of the address its label names.
+func (r *reverseNames) answerer(addr netip.Addr) func(name, label string) ([]index.Set, bool) {
+	bucket := addr.As16()
+	is4 := addr.Is4()
+	return func(name, label string) ([]index.Set, bool) {
+		a, ok := bucketAddr(bucket, is4, label)
+		if !ok {
+			return nil, false
+		}
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		cands := r.addrs[a]
+		if len(cands) == 0 {
+			return nil, false
+		}
+		return r.set(name, a, cands), true
+	}
+}
+
+// bucketAddr is the address of the name label below a bucket: an octet in canonical decimal
+// (RFC 1035 3.5) or a nibble in lower-case hex (RFC 3596 2.5); any other label names nothing.
+func bucketAddr(bucket [16]byte, is4 bool, label string) (netip.Addr, bool) {
+	if is4 {
+		n, err := strconv.Atoi(label)
+		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != label {
+			return netip.Addr{}, false
+		}
+		return netip.AddrFrom4([4]byte{bucket[12], bucket[13], bucket[14], byte(n)}), true
+	}
+	if len(label) != 1 {
+		return netip.Addr{}, false
+	}
+	n := strings.IndexByte("0123456789abcdef", label[0])
+	if n < 0 {
+		return netip.Addr{}, false
+	}
+	bucket[15] = bucket[15]&0xf0 | byte(n)
+	return netip.AddrFrom16(bucket), true
+}
+
+// bucketName is the name of the /24 or /124 of addr: its reverse name without the first label.
+func bucketName(addr netip.Addr) string {
+	name := reverseName(addr)
+	return name[strings.IndexByte(name, '.')+1:]
+}
+
+// zoneOf is the served reverse zone that holds a bucket, the longest if several do.
+func (r *reverseNames) zoneOf(name string) string {
+	var zone string
+	for _, z := range r.b.reverse {
+		if index.InZone(name, z) && len(z) > len(zone) {
+			zone = z
+		}
+	}
+	return zone
 }
 
 // set builds an address's PTR set from its candidates: the first one (ptr one), or one record per
 // distinct name in candidate order (ptr all).
-func (r *reverseNames) set(addr netip.Addr, cands []ptrCand) []index.Set {
-	if len(cands) == 0 {
-		return nil
-	}
-	rev := reverseName(addr)
+func (r *reverseNames) set(rev string, addr netip.Addr, cands []ptrCand) []index.Set {
 	if !r.all || len(cands) == 1 {
-		// The common case in one allocation: the set, its one record and the record's slot.
+		// In one allocation: the set, its one record and the record's slot.
 		one := &struct {
 			set [1]index.Set
 			rr  [1]dns.RR
@@ -233,60 +319,55 @@ func (r *reverseNames) target(addr netip.Addr, c ptrCand) string {
 	}
 }
 
-// shows tells, without building a name, whether set already answers what cands give: a slice
-// that changes rewrites its endpoints' candidates, and most winners stay.
-func (r *reverseNames) shows(set []index.Set, addr netip.Addr, cands []ptrCand) bool {
-	if len(set) == 0 || len(cands) == 0 {
-		return len(set) == len(cands)
-	}
-	rrs := set[0].RRs
-	n := 0
+// hash is the hash of what an address answers, 0 for nothing: the zone's content sum adds it, so
+// that the SOA serial moves exactly when a PTR does (serial.go). No seed: replicas must agree.
+func (r *reverseNames) hash(addr netip.Addr, cands []ptrCand) uint64 {
+	var sum uint64
 	for i, c := range cands {
-		if i > 0 && (!r.all || r.pointsAt(rrs[n-1].(*dns.PTR).Ptr, addr, c)) {
+		if i > 0 && (!r.all || c == cands[i-1]) {
 			if !r.all {
 				break
 			}
-			continue // a name already shown
+			continue // the same name again
 		}
-		if n == len(rrs) || !r.pointsAt(rrs[n].(*dns.PTR).Ptr, addr, c) {
-			return false
+		b := addr.As16()
+		h := uint64(fnvOffset)
+		for _, x := range b {
+			h = fnvByte(h, x)
 		}
-		n++
+		h = fnvByte(h, c.rank)
+		for shift := 0; shift < 32; shift += 8 {
+			h = fnvByte(h, byte(r.b.ttl>>shift))
+		}
+		for _, part := range [...]string{c.ns, c.svc, c.name} {
+			for i := range len(part) {
+				h = fnvByte(h, part[i])
+			}
+			h = fnvByte(h, 0)
+		}
+		sum += h
 	}
-	return n == len(rrs)
+	return sum
 }
 
-// pointsAt tells whether target is the name candidate c points addr at (see target).
-func (r *reverseNames) pointsAt(target string, addr netip.Addr, c ptrCand) bool {
-	for _, part := range []string{r.b.zones[0], ".svc.", c.ns, ".", c.svc} {
-		var ok bool
-		if target, ok = strings.CutSuffix(target, part); !ok {
-			return false
+// sum is the content of a reverse zone's PTRs, for its serial. Writers only.
+func (r *reverseNames) sum(zone string) uint64 { return r.sums[zone] }
+
+// records are every PTR of a zone, for its transfer (RFC 5936).
+func (r *reverseNames) records(zone string) []dns.RR {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []dns.RR
+	for addr, cands := range r.addrs {
+		rev := reverseName(addr)
+		if r.zoneOf(rev[strings.IndexByte(rev, '.')+1:]) == zone {
+			out = append(out, r.set(rev, addr, cands)[0].RRs...)
 		}
 	}
-	switch c.rank {
-	case rankClusterIP:
-		return target == ""
-	}
-	head, ok := strings.CutSuffix(target, ".")
-	if c.rank == rankEndpoint {
-		var buf [64]byte
-		return ok && head == string(appendDashed(buf[:0], addr))
-	}
-	return ok && head == c.name
+	return out
 }
 
-// appendDashed is dashed without an allocation.
-func appendDashed(b []byte, ip netip.Addr) []byte {
-	sep := byte('.')
-	if ip.Is6() {
-		sep = ':'
-	}
-	b = ip.AppendTo(b)
-	for i := range b {
-		if b[i] == sep {
-			b[i] = '-'
-		}
-	}
-	return b
-}
+const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
+
+// fnvByte is one step of FNV-1a.
+func fnvByte(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }

@@ -53,7 +53,7 @@ func (s *store) publishApex() {
 			// once, apart from the SOA, so that a change swaps one record in, not the apex.
 			last.soa = s.publishApexOnce(z)
 		}
-		content := s.ix.Content(z)
+		content := s.ix.Content(z) + s.ptrs.sum(z) // PTRs are built when asked, not indexed
 		if last.served && last.content == content {
 			continue
 		}
@@ -111,14 +111,16 @@ func (s *store) serialsSynced() {
 	}
 }
 
-// zone returns a zone's names and its SOA record, from one state of the data (transfer.go).
-func (s *store) zone(zone string) ([]index.Named, []dns.RR) {
+// zone returns a zone's names, its PTR records (a reverse zone's) and its SOA record, from one
+// state of the data (transfer.go).
+func (s *store) zone(zone string) ([]index.Named, []dns.RR, []dns.RR) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names, _ := s.ix.Zone(zone)
+	ptrs := s.ptrs.records(zone)
 	soa := s.serials[zone].soa
 	if soa == nil {
-		return names, nil
+		return names, ptrs, nil
 	}
-	return names, soa[0].RRs
+	return names, ptrs, soa[0].RRs
 }

@@ -19,9 +19,9 @@ var errNotSynced = errors.New("zone transfer refused: the data has not synced ye
 //
 // A forward zone carries the apex SOA, first and last, its NS, the NS name's addresses, and every
 // precomputed record: services, endpoints, SRV, ExternalName CNAMEs, dns-version. A reverse zone
-// carries its SOA, NS and PTRs. Names built on demand are left out, as the kubernetes plugin leaves
-// them out: pods, the names of the endpoints of ClusterIP services and the SRV at a service's own
-// name; the serial covers exactly what is carried.
+// carries its SOA, NS and PTRs, which are built for it as for queries. Other names built on demand
+// are left out, as the kubernetes plugin leaves them out: pods, the names of the endpoints of
+// ClusterIP services and the SRV at a service's own name; the serial covers exactly what is carried.
 func (cd *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
 	if !slices.Contains(cd.zones, zone) {
 		return nil, transfer.ErrNotAuthoritative
@@ -29,7 +29,7 @@ func (cd *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, err
 	if !cd.synced.Load() {
 		return nil, errNotSynced
 	}
-	names, soa := cd.store.zone(zone) // one state of the data: the SOA's serial is its content's
+	names, ptrs, soa := cd.store.zone(zone) // one state of the data: the SOA's serial is its content's
 	ch := make(chan []dns.RR)
 	go func() {
 		defer close(ch)
@@ -48,10 +48,18 @@ func (cd *ClusterDNS) Transfer(zone string, serial uint32) (<-chan []dns.RR, err
 				ch <- s.Answer()
 			}
 		}
+		for len(ptrs) > 0 {
+			n := min(len(ptrs), transferChunk)
+			ch <- ptrs[:n]
+			ptrs = ptrs[n:]
+		}
 		ch <- soa
 	}()
 	return ch, nil
 }
+
+// transferChunk is how many PTRs go in one message of a reverse zone's transfer.
+const transferChunk = 100
 
 // serialLess reports whether serial a is less than b in serial number arithmetic (RFC 1982 3.2).
 func serialLess(a, b uint32) bool {

@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,6 +181,36 @@ func TestSerialFromContent(t *testing.T) {
 	third := serialOf(t, axfr(t, a, "cluster.local.", 0))
 	if !serialLess(second, third) {
 		t.Errorf("the service deleted: serial %d after %d, want greater", third, second)
+	}
+}
+
+// PTRs are built when asked, not indexed: a reverse zone's serial and transfer must follow them.
+func TestReverseSerialFollowsPTRs(t *testing.T) {
+	a := newPlugin(t, "", exampleCluster)
+	b := newPlugin(t, "", exampleCluster)
+	za, zb := axfr(t, a, "in-addr.arpa.", 0), axfr(t, b, "in-addr.arpa.", 0)
+	if serialOf(t, za) != serialOf(t, zb) || len(za) != len(zb) {
+		t.Fatalf("replicas differ: serial %d, %d records; serial %d, %d records",
+			serialOf(t, za), len(za), serialOf(t, zb), len(zb))
+	}
+	first := serialOf(t, za)
+	svc := &model.Service{Namespace: "default", Name: "added", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.7.7")}}
+	a.store.UpsertService(svc)
+	zone := axfr(t, a, "in-addr.arpa.", 0)
+	second := serialOf(t, zone)
+	if !serialLess(first, second) {
+		t.Errorf("a new ClusterIP: serial %d after %d, want greater", second, first)
+	}
+	if want := "7.7.96.10.in-addr.arpa.\t5\tIN\tPTR\tadded.default.svc.cluster.local."; !slices.ContainsFunc(zone, func(rr dns.RR) bool { return rr.String() == want }) {
+		t.Errorf("the transfer lacks %q", want)
+	}
+	a.store.UpsertService(svc) // the same again: no PTR changes
+	if got := serialOf(t, axfr(t, a, "in-addr.arpa.", 0)); got != second {
+		t.Errorf("serial moved from %d to %d without a change", second, got)
+	}
+	a.store.DeleteService("default", "added")
+	if got := serialOf(t, axfr(t, a, "in-addr.arpa.", 0)); got == second {
+		t.Errorf("the ClusterIP gone: serial still %d", got)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package index maps lower-case DNS names to precomputed RRsets. Owners (a service, a namespace, a
 // zone apex) swap their whole contribution at once, handing back the one they gave before, so
-// the index keeps no table of owners; the sets of a name several owners share (an address's PTR,
-// a headless service's name over its EndpointSlices) are joined when the name is first read.
+// the index keeps no table of owners; the sets of a name several owners share (a headless
+// service's name over its EndpointSlices) are joined when the name is first read.
 // Every ancestor of a name, up to its zone apex, exists as an empty non-terminal, so a reader can
 // tell NODATA from NXDOMAIN with one lookup. It knows nothing of Kubernetes.
 package index
@@ -341,7 +341,7 @@ func InZone(name, zone string) bool {
 }
 
 // merge makes one array of several contributions' sets: those of a type only one has as they are,
-// those of a type several have (a PTR of several services) joined into one set.
+// those of a type several have (the addresses of several EndpointSlices) joined into one set.
 func merge(contribs [][]Set) []Set {
 	var out []Set
 	done := map[uint16]bool{}
