@@ -44,11 +44,24 @@ func endpointName(e model.Endpoint) string {
 
 // dashed writes an address as one DNS label: 10.244.1.7 -> 10-244-1-7, 2001:db8::1 -> 2001-db8--1.
 func dashed(ip netip.Addr) string {
+	var buf [64]byte
+	return string(appendDashed(buf[:0], ip))
+}
+
+// appendDashed appends dashed(ip) to b.
+func appendDashed(b []byte, ip netip.Addr) []byte {
 	sep := byte('.')
 	if ip.Is6() {
 		sep = ':'
 	}
-	return strings.ReplaceAll(ip.String(), string(sep), "-")
+	start := len(b)
+	b = ip.AppendTo(b)
+	for i := start; i < len(b); i++ {
+		if b[i] == sep {
+			b[i] = '-'
+		}
+	}
+	return b
 }
 
 // reverseName is the in-addr.arpa or fully expanded ip6.arpa name of ip (RFC 1035 3.5, RFC 3596 2.5).

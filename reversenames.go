@@ -306,17 +306,20 @@ func (r *reverseNames) set(rev string, addr netip.Addr, cands []ptrCand) []index
 	return []index.Set{{Name: rev, Type: dns.TypePTR, RRs: rrs}}
 }
 
-// target is the name a candidate points the address at, in the first zone (spec 2.4.3, 2.5.5).
+// target is the name a candidate points the address at, in the first zone (spec 2.4.3, 2.5.5),
+// built in one allocation: it is built for every PTR query.
 func (r *reverseNames) target(addr netip.Addr, c ptrCand) string {
-	base := c.svc + "." + c.ns + ".svc." + r.b.zones[0]
+	var buf [256]byte
+	b := buf[:0]
 	switch c.rank {
 	case rankClusterIP:
-		return base
 	case rankEndpoint:
-		return dashed(addr) + "." + base
+		b = append(appendDashed(b, addr), '.')
 	default:
-		return c.name + "." + base
+		b = append(append(b, c.name...), '.')
 	}
+	b = append(append(append(append(b, c.svc...), '.'), c.ns...), ".svc."...)
+	return string(append(b, r.b.zones[0]...))
 }
 
 // hash is the hash of what an address answers, 0 for nothing: the zone's content sum adds it, so
