@@ -43,7 +43,6 @@ type apiCost struct {
 type replicaCost struct {
 	Lists, Watches   float64 // LIST requests served, watches open once ready
 	Objects, Bytes   float64 // sent until ready: streamed list events plus LIST items, and their bytes
-	Ready            time.Duration
 	Events, EventsKB float64 // watch events and KiB a second under churn
 }
 
@@ -120,8 +119,7 @@ func measureAPICost(ctx context.Context, client kubernetes.Interface, bin, dir, 
 
 // replicaStart waits until s is ready and reads what its start cost the API server since before.
 func replicaStart(ctx context.Context, client kubernetes.Interface, s *server, before apiMetrics) (replicaCost, error) {
-	d, err := s.waitReady(ctx, 10*time.Minute)
-	if err != nil {
+	if _, err := s.waitReady(ctx, 10*time.Minute); err != nil {
 		return replicaCost{}, err
 	}
 	time.Sleep(time.Second) // the tail of the lists and the counters' last updates
@@ -131,7 +129,6 @@ func replicaStart(ctx context.Context, client kubernetes.Interface, s *server, b
 	}
 	w := watchedResources
 	return replicaCost{
-		Ready:   d,
 		Lists:   after.since(before, "apiserver_request_total", w, `verb="LIST"`),
 		Watches: after.since(before, "apiserver_longrunning_requests", w, `verb="WATCH"`),
 		Objects: after.since(before, "apiserver_watch_events_total", w) +
