@@ -487,22 +487,25 @@ func TestManifestsApply(t *testing.T) {
 	}
 
 	t.Run("dry-run", func(t *testing.T) {
-		for _, m := range append(slices.Clone(ms), loadManifestsIn(t, multiclusterDir)...) {
+		all := append(slices.Clone(ms), loadManifestsIn(t, multiclusterDir)...)
+		all = append(all, loadManifestsIn(t, autoscalerDir)...)
+		for _, m := range all {
 			apply(t, m, true)
 		}
 		// A Deployment is not admitted as a pod is (the Priority plugin, for
 		// one, resolves priorityClassName only on pods): dry-run create a pod
-		// of its template too.
-		d := o.deployment
-		pod := &corev1.Pod{
-			ObjectMeta: *d.Spec.Template.ObjectMeta.DeepCopy(),
-			Spec:       *d.Spec.Template.Spec.DeepCopy(),
-		}
-		pod.Name, pod.Namespace = d.Name+"-template", d.Namespace
-		if _, err := cp.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{
-			DryRun: []string{metav1.DryRunAll}, FieldManager: fieldManager,
-		}); err != nil {
-			t.Errorf("pod of Deployment %s's template rejected: %v", d.Name, err)
+		// of each template too.
+		for _, d := range []*appsv1.Deployment{o.deployment, collectAutoscaler(t).deployment} {
+			pod := &corev1.Pod{
+				ObjectMeta: *d.Spec.Template.ObjectMeta.DeepCopy(),
+				Spec:       *d.Spec.Template.Spec.DeepCopy(),
+			}
+			pod.Name, pod.Namespace = d.Name+"-template", d.Namespace
+			if _, err := cp.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{
+				DryRun: []string{metav1.DryRunAll}, FieldManager: fieldManager,
+			}); err != nil {
+				t.Errorf("pod of Deployment %s's template rejected: %v", d.Name, err)
+			}
 		}
 		// Dry run persisted nothing.
 		_, err := cp.Client.RbacV1().ClusterRoles().Get(ctx, o.role.Name, metav1.GetOptions{})
@@ -576,6 +579,7 @@ func TestManifestsApply(t *testing.T) {
 			}
 		}
 	})
+	t.Run("autoscaler rbac", func(t *testing.T) { checkAutoscalerGrants(ctx, t, cp, apply) })
 }
 
 func canI(ctx context.Context, cp *controlplane.ControlPlane, user, group, resource, verb string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,11 +35,17 @@ const (
 	churnLoadRate = 100
 )
 
-// churn is the CPU each server spends per EndpointSlice change, by the size of the service, and
-// each server's QPS while a service of churnLoadSize endpoints changes, over its QPS without.
+// churnTimed is how many of the writes at churnLoadRate are timed for the DNS programming latency
+// during churn.
+const churnTimed = 200
+
+// churn is the CPU each server spends per EndpointSlice change, by the size of the service, each
+// server's QPS while a service of churnLoadSize endpoints changes, over its QPS without, and the
+// programming latency of each of churnTimed changes to that service at churnLoadRate.
 type churn struct {
-	Sizes   []churnSize
-	QPSKept map[string]float64
+	Sizes       []churnSize
+	QPSKept     map[string]float64
+	Programming *programming
 }
 
 type churnSize struct {
@@ -57,11 +64,16 @@ func measureChurn(ctx context.Context, client kubernetes.Interface, servers []*s
 	}
 	out := &churn{QPSKept: map[string]float64{}}
 	for si, size := range churnSizes {
-		r, err := churnOne(ctx, client, servers, si, size, func(flip func(context.Context, int) error) error {
+		r, err := churnOne(ctx, client, servers, si, size, func(flip flipFunc) error {
 			if size != churnLoadSize {
 				return nil
 			}
-			return qpsUnderChurn(ctx, servers, queries, d, flip, out.QPSKept, log)
+			if err := qpsUnderChurn(ctx, servers, queries, d, flip, out.QPSKept, log); err != nil {
+				return err
+			}
+			p, err := programmingUnderChurn(ctx, servers, flip, log)
+			out.Programming = p
+			return err
 		})
 		if err != nil {
 			return nil, err
@@ -72,9 +84,13 @@ func measureChurn(ctx context.Context, client kubernetes.Interface, servers []*s
 	return out, nil
 }
 
+// flipFunc makes the c-th change and returns the name it changes and the test of an answer that
+// shows it.
+type flipFunc func(ctx context.Context, c int) (string, func(*dns.Msg) bool, error)
+
 // churnOne measures one size; loaded, given a function that makes the c-th change, measures
 // anything else that needs the service before it is deleted.
-func churnOne(ctx context.Context, client kubernetes.Interface, servers []*server, si, size int, loaded func(flip func(context.Context, int) error) error) (churnSize, error) {
+func churnOne(ctx context.Context, client kubernetes.Interface, servers []*server, si, size int, loaded func(flip flipFunc) error) (churnSize, error) {
 	name := fmt.Sprintf("churn-%d", size)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: churnNS},
@@ -122,28 +138,29 @@ func churnOne(ctx context.Context, client kubernetes.Interface, servers []*serve
 	start := time.Now()
 	// Change c flips endpoint c/len(slices) of slice c%len(slices): unready on the first pass over
 	// the endpoints, ready again on the second.
-	var last int
-	var lastReady bool
-	flip := func(ctx context.Context, c int) error {
+	flip := func(ctx context.Context, c int) (string, func(*dns.Msg) bool, error) {
 		j := c % len(slices)
 		k := (c / len(slices)) % len(slices[j].Endpoints)
 		ep := &slices[j].Endpoints[k]
 		ep.Conditions.Ready = ptr.To(!*ep.Conditions.Ready)
+		ready := *ep.Conditions.Ready
 		updated, err := client.DiscoveryV1().EndpointSlices(churnNS).Update(ctx, slices[j], metav1.UpdateOptions{})
 		if err != nil {
-			return fmt.Errorf("update endpointslice %s: %w", slices[j].Name, err)
+			return "", nil, fmt.Errorf("update endpointslice %s: %w", slices[j].Name, err)
 		}
 		slices[j] = updated
-		last, lastReady = j*100+k, *ep.Conditions.Ready
-		return nil
+		i := j*100 + k
+		return fqdn(i), func(m *dns.Msg) bool { return hasA(addr(i))(m) == ready }, nil
 	}
+	var last string
+	var shows func(*dns.Msg) bool
 	for c := range churnChanges {
-		if err := flip(ctx, c); err != nil {
+		var err error
+		if last, shows, err = flip(ctx, c); err != nil {
 			return churnSize{}, err
 		}
 	}
-	shows := func(m *dns.Msg) bool { return hasA(addr(last))(m) == lastReady }
-	if err := waitAll(ctx, servers, fqdn(last), shows); err != nil {
+	if err := waitAll(ctx, servers, last, shows); err != nil {
 		return churnSize{}, err
 	}
 	r := churnSize{Endpoints: size, Took: time.Since(start), PerChange: map[string]time.Duration{}}
@@ -154,7 +171,9 @@ func churnOne(ctx context.Context, client kubernetes.Interface, servers []*serve
 		}
 		r.PerChange[s.name] = (cpu - before[s.name]) / churnChanges
 	}
-	if err := loaded(func(ctx context.Context, c int) error { return flip(ctx, churnChanges+c) }); err != nil {
+	if err := loaded(func(ctx context.Context, c int) (string, func(*dns.Msg) bool, error) {
+		return flip(ctx, churnChanges+c)
+	}); err != nil {
 		return churnSize{}, err
 	}
 	// Gone before the next size, which then measures its own service only.
@@ -184,7 +203,7 @@ func waitAll(ctx context.Context, servers []*server, name string, ok func(*dns.M
 // qpsUnderChurn runs dnsperf at full speed against each server twice, without changes and while
 // flip changes the churned service churnLoadRate times a second, and keeps the second QPS over
 // the first by server.
-func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d time.Duration, flip func(context.Context, int) error, kept map[string]float64, log io.Writer) error {
+func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d time.Duration, flip flipFunc, kept map[string]float64, log io.Writer) error {
 	changes := 0
 	for _, s := range servers {
 		quiet, err := runDNSPerf(ctx, s.port, queries, d, 0)
@@ -204,7 +223,7 @@ func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d tim
 					return
 				case <-tick.C:
 				}
-				if err := flip(ctx, changes); err != nil {
+				if _, _, err := flip(ctx, changes); err != nil {
 					writes <- err
 					return
 				}
@@ -223,4 +242,50 @@ func qpsUnderChurn(ctx context.Context, servers []*server, queries string, d tim
 		fmt.Fprintf(log, "churn: %s %.0f qps without changes, %.0f with %d writes a second (%.2fx)\n", s.name, quiet.QPS, busy.QPS, churnLoadRate, kept[s.name])
 	}
 	return nil
+}
+
+// programmingUnderChurn makes churnTimed changes at churnLoadRate a second, without waiting for
+// any to show, and times each on every server as measureProgramming does: from just before the
+// write to the first answer that shows it, every server polled every pollEvery. Each flips another
+// endpoint (churnTimed is below the service's size), so that no two timed changes wait on one
+// name; offset only moves them away from the endpoints qpsUnderChurn flipped last.
+func programmingUnderChurn(ctx context.Context, servers []*server, flip flipFunc, log io.Writer) (*programming, error) {
+	const offset = 1 << 20
+	p := &programming{Changes: make([]timedChange, churnTimed)}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / churnLoadRate)
+	defer tick.Stop()
+	cctx, cancel := context.WithTimeout(ctx, changeTimeout+churnTimed*time.Second/churnLoadRate)
+	defer cancel()
+	var err error
+	for c := range churnTimed {
+		<-tick.C
+		t0 := time.Now()
+		name, shows, ferr := flip(cctx, offset+c)
+		if ferr != nil {
+			err = ferr
+			break
+		}
+		p.Changes[c] = timedChange{Kind: "EndpointSlice under churn", Latency: map[string]time.Duration{}}
+		for _, s := range servers {
+			wg.Go(func() {
+				at, err := waitAnswer(cctx, s.addr(), name, dns.TypeA, shows)
+				if err != nil {
+					return // counted as missed
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				p.Changes[c].Latency[s.name] = at.Sub(t0)
+			})
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range servers {
+		fmt.Fprintf(log, "churn: programming latency p50 / p99 of %s at %d writes a second: %s, %d missed\n", s.name, churnLoadRate, pq(p.latencies(s.name, "")), p.missed(s.name))
+	}
+	return p, nil
 }

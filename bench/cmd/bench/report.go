@@ -68,9 +68,12 @@ the first changed answer, each server polled every %s over UDP. Time to ready: p
 as fast as the API server takes them, each flipping one endpoint's readiness; the CPU each server
 used from the first write until it answers the last, per change. Then, for the service of %d
 endpoints, dnsperf at full speed against each server without changes and while it gets %d
-writes a second.
+writes a second; then %d more writes at that rate, each timed as a programming latency on both
+servers while the next ones go on. Warm start: clusterdns with `+"`snapshot`"+`, once it has written
+the file, stopped and started again with an API server that refuses every connection; from the
+process start to its first answer for the last ClusterIP service, then to /ready.
 
-`, outage, cfg.changes, pollEvery, readyRounds, churnSizes, churnChanges, churnLoadSize, churnLoadRate)
+`, outage, cfg.changes, pollEvery, readyRounds, churnSizes, churnChanges, churnLoadSize, churnLoadRate, churnTimed)
 }
 
 func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
@@ -143,10 +146,21 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 		row(b, fmt.Sprintf("CPU per EndpointSlice change, headless service of %d endpoints", c.Endpoints),
 			us(c.PerChange[ours]), us(c.PerChange[kubernetesPlugin]), "", durRatio(c.PerChange[ours], c.PerChange[kubernetesPlugin]), "")
 	}
+	if cp := r.Churn.Programming; cp != nil {
+		row(b, fmt.Sprintf("programming latency p50 / p99 during churn (%d EndpointSlice writes at %d a second, %d-endpoint headless service)", churnTimed, churnLoadRate, churnLoadSize),
+			pq(cp.latencies(ours, "")), pq(cp.latencies(kubernetesPlugin, "")), "", "", "")
+		row(b, "the same, clusterdns minus kubernetes change by change, p50 / p99", "", "", "", pq(cp.differences(ours, kubernetesPlugin)), "")
+		row(b, "changes during churn not seen in "+changeTimeout.String(), fmt.Sprint(cp.missed(ours)), fmt.Sprint(cp.missed(kubernetesPlugin)), "", "", "")
+	}
+	if w := r.WarmStart; w != nil {
+		row(b, fmt.Sprintf("warm start from the snapshot (%.1f MiB), API server unreachable: first answer / ready (startup_timeout %s)", float64(w.FileBytes)/(1<<20), warmStartTimeout),
+			ms(w.FirstAnswer)+" / "+ms(w.Ready), "no such start", "", "", "")
+	}
 	row(b, "response codes (last run)", t.Rcodes[ours], t.Rcodes[kubernetesPlugin], t.Rcodes[whoami], "", "")
 	fmt.Fprintf(b, "\nRe-list: from the API server stop until both served a new service: %s. Lists (plain or streamed) the restarted API server served until then, to both plugins and the controller manager: %s.\n\n",
 		rl.Took.Round(time.Millisecond), requestCounts(rl.Relists))
 	writeKubeadm(b, r)
+	writeAPICost(b, r)
 	writeTargets(b, r)
 	for _, pr := range r.Profiles {
 		fmt.Fprintf(b, "<details><summary>%s (%s)</summary>\n\n```\n%s\n```\n</details>\n\n", pr.Title, pr.Path, pr.Top)
@@ -213,6 +227,14 @@ func writeTargets(b *strings.Builder, r *scaleResult) {
 	po, pi := sortedQuantile(p.latencies(ours, ""), 0.99), sortedQuantile(p.latencies(kubernetesPlugin, ""), 0.99)
 	target(fmt.Sprintf("programming latency p99 no worse than kubernetes (within the %s poll)", pollEvery), ms(po)+" vs "+ms(pi),
 		po <= pi+pollEvery && p.missed(ours) <= p.missed(kubernetesPlugin))
+	if w := r.WarmStart; w != nil {
+		target("warm start from the snapshot answering in under 1 s", ms(w.FirstAnswer), w.FirstAnswer < time.Second)
+	}
+	if cp := r.Churn.Programming; cp != nil {
+		po, pi := sortedQuantile(cp.latencies(ours, ""), 0.99), sortedQuantile(cp.latencies(kubernetesPlugin, ""), 0.99)
+		target(fmt.Sprintf("programming latency p99 during churn no worse than kubernetes (within the %s poll)", pollEvery), ms(po)+" vs "+ms(pi),
+			po <= pi+pollEvery && cp.missed(ours) <= cp.missed(kubernetesPlugin))
+	}
 	b.WriteString("\n")
 }
 

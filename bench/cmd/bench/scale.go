@@ -28,6 +28,8 @@ type scaleResult struct {
 	Programming         *programming
 	Relist              *relist
 	Churn               *churn
+	APICost             *apiCost
+	WarmStart           *warmStart
 	Pods                *podsMemory
 	Profiles            []profile
 }
@@ -133,9 +135,17 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 		return nil, err
 	}
 	// Last, so that nothing above shares the machine with pod creation or the API server with the
-	// pods: the servers with pods insecure are done, and pod creation takes both cores.
+	// pods: the servers with pods insecure are done (then one more replica of each is started alone,
+	// for what it costs the API server, and clusterdns from its snapshot), and pod creation takes
+	// both cores.
 	for _, s := range servers {
 		s.stop()
+	}
+	if r.APICost, err = measureAPICost(ctx, client, bin, dir, cp.Kubeconfig, os.Stderr); err != nil {
+		return nil, err
+	}
+	if r.WarmStart, err = measureWarmStart(ctx, bin, dir, cp.Kubeconfig, f, os.Stderr); err != nil {
+		return nil, err
 	}
 	pods, podProfiles, err := measurePodsVerified(ctx, cp, f, bin, dir, profiles, tag, os.Stderr)
 	if err != nil {
