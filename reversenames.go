@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,16 +26,37 @@ const (
 	rankEndpoint             // an endpoint named by its dashed address
 )
 
-// ptrCand is one name that points at an address: the endpoint label (named ranks only) under a
-// service's name. Candidates order by rank, then namespace, service and label, so that the winner
+// ptrRef is one name that points at an address, kept as a reference to what gives it, so that
+// it costs 24 bytes and no string of its own: an endpoint (the idx-th of slice sl) or a ClusterIP
+// service's own name (svc). key is the address's last octet (IPv4) or nibble (IPv6) in its
+// bucket. Refs order by rank, then namespace, service and endpoint label, so that the winner
 // depends on the data alone, never on the order of events: every replica answers the same.
-type ptrCand struct {
-	rank          uint8
-	ns, svc, name string
+type ptrRef struct {
+	key  uint8
+	rank uint8
+	idx  uint32
+	svc  *model.Service
+	sl   *model.EndpointSlice
 }
 
-func (c ptrCand) compare(d ptrCand) int {
-	return cmp.Or(cmp.Compare(c.rank, d.rank), cmp.Compare(c.ns, d.ns), cmp.Compare(c.svc, d.svc), cmp.Compare(c.name, d.name))
+// names are the namespace, service and endpoint label (named ranks only) of a ref.
+func (c ptrRef) names() (ns, svc, label string) {
+	if c.sl == nil {
+		return c.svc.Namespace, c.svc.Name, ""
+	}
+	if c.rank != rankEndpoint {
+		label = endpointName(c.sl.Endpoints.At(int(c.idx)))
+	}
+	return c.sl.Namespace, c.sl.Service, label
+}
+
+func (c ptrRef) compare(d ptrRef) int {
+	if c.rank != d.rank {
+		return cmp.Compare(c.rank, d.rank)
+	}
+	cns, csvc, clabel := c.names()
+	dns, dsvc, dlabel := d.names()
+	return cmp.Or(cmp.Compare(cns, dns), cmp.Compare(csvc, dsvc), cmp.Compare(clabel, dlabel))
 }
 
 // ptrSource is what a service's PTR candidates were derived from: its service (nil for none or
@@ -45,32 +67,46 @@ type ptrSource struct {
 	slices []*model.EndpointSlice
 }
 
-// reverseNames owns every PTR the plugin answers. Each address keeps its candidates, and its
-// PTR is built when asked, from the best of them (ptr one) or from each (ptr all): a precomputed
-// PTR cost about 340 bytes an address (its name in the index, its record, its target), about as
-// much as everything else the plugin keeps for an endpoint, and PTRs are one query in ten. The
-// index holds one marker per /24 (IPv4) or /124 (IPv6) that holds an address, whose Lazy answers
-// the names below it, so that the names above exist as empty non-terminals (RFC 8020) and any
-// other name is NXDOMAIN. A change costs the candidates it touches.
+// reverseNames owns every PTR the plugin answers. Each address keeps references to the names
+// that point at it, and its PTR is built when asked, from the best of them (ptr one) or from each
+// (ptr all): a precomputed PTR cost about 340 bytes an address (its name in the index, its record,
+// its target), about as much as everything else the plugin keeps for an endpoint, and PTRs are
+// one query in ten. The references are kept per /24 (IPv4) or /124 (IPv6), in one sorted array
+// each, and the index holds one marker per bucket whose Lazy answers the names below it, so that
+// the names above exist as empty non-terminals (RFC 8020) and any other name is NXDOMAIN. A
+// change costs the references it touches, and the array of their buckets.
 type reverseNames struct {
 	b   *builder
 	all bool // ptr all: one PTR per distinct name, in candidate order
 
-	// mu guards addrs against the queries that read it; writers hold it for a whole update, so
-	// that no query sees an address between one slice's old candidates and its new ones.
-	mu    sync.RWMutex
-	addrs map[netip.Addr][]ptrCand // sorted; a name given twice (two slices of one service) counts twice
+	// mu guards the buckets' arrays against the queries that read them; writers hold it for a
+	// whole update, so that no query sees an address between one slice's old names and its new.
+	mu      sync.RWMutex
+	buckets map[[16]byte]*ptrBucket
 
 	// Writers only (under the store's lock):
-	buckets map[string]*ptrBucket    // marker name -> its addresses and published marker
 	sums    map[string]uint64        // reverse zone -> the sum of its answers' hashes (serial.go)
 	touched map[netip.Addr]ptrAnswer // scratch: the addresses an update touched, as they were
+	// ops are an update's refs to add and take back, per bucket: applied at its end in one pass
+	// over each bucket's array, not one shift of the array per ref.
+	ops map[[16]byte][]ptrOp
 }
 
-// ptrBucket is a /24 or /124 that holds addresses, and the marker that makes it answer them.
+// ptrOp adds (delta 1) or takes back (-1) a ref.
+type ptrOp struct {
+	ref   ptrRef
+	delta int
+}
+
+// ptrBucket is a /24 or /124 that holds addresses: their refs, sorted by key and then in
+// candidate order, and the marker that makes it answer them.
 type ptrBucket struct {
-	n      int
-	marker []index.Set
+	refs   []ptrRef
+	prefix [16]byte // its addresses' bytes but the key's
+	name   string   // the marker's name: an address's reverse name without its first label
+	zone   string   // the served reverse zone that holds it
+	is4    bool
+	marker []index.Set // nil until published
 }
 
 // ptrAnswer is what an address answered before an update: whether it had a PTR, and its hash.
@@ -80,8 +116,8 @@ type ptrAnswer struct {
 }
 
 func newReverseNames(b *builder, all bool) *reverseNames {
-	return &reverseNames{b: b, all: all, addrs: map[netip.Addr][]ptrCand{},
-		buckets: map[string]*ptrBucket{}, sums: map[string]uint64{}, touched: map[netip.Addr]ptrAnswer{}}
+	return &reverseNames{b: b, all: all, buckets: map[[16]byte]*ptrBucket{},
+		sums: map[string]uint64{}, touched: map[netip.Addr]ptrAnswer{}, ops: map[[16]byte][]ptrOp{}}
 }
 
 // update moves a service's candidates from what they were derived from to what they are derived
@@ -134,7 +170,7 @@ func sameEndpointRanks(a, b *model.Service) bool {
 	return a.Namespace == b.Namespace && a.Name == b.Name && a.Headless == b.Headless && (a.ExternalName == "") == (b.ExternalName == "")
 }
 
-// own counts (delta 1) or takes back (-1) the candidates of a ClusterIP service's own addresses,
+// own counts (delta 1) or takes back (-1) the names of a ClusterIP service's own addresses,
 // which exist only while its own records do (ignore empty_service).
 func (r *reverseNames) own(src ptrSource, ignoreEmpty bool, delta int) {
 	svc := src.svc
@@ -142,20 +178,20 @@ func (r *reverseNames) own(src ptrSource, ignoreEmpty bool, delta int) {
 		return
 	}
 	for _, ip := range svc.ClusterIPs {
-		r.count(ip, ptrCand{rank: rankClusterIP, ns: svc.Namespace, svc: svc.Name}, delta)
+		r.count(ip, ptrRef{rank: rankClusterIP, svc: svc}, delta)
 	}
 }
 
-// slice counts or takes back the candidates of a slice's endpoints.
+// slice counts or takes back the names of a slice's endpoints.
 func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta int) {
 	if svc == nil || svc.ExternalName != "" {
 		return
 	}
 	for i := range sl.Endpoints.Len() {
 		e := sl.Endpoints.At(i)
-		c := ptrCand{rank: rankEndpoint, ns: svc.Namespace, svc: svc.Name, name: endpointName(e)}
+		c := ptrRef{rank: rankEndpoint, idx: uint32(i), sl: sl}
 		switch {
-		case c.name == "":
+		case endpointName(e) == "":
 		case svc.Headless:
 			c.rank = rankSubdomain
 		default:
@@ -165,102 +201,166 @@ func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta 
 	}
 }
 
-func (r *reverseNames) count(addr netip.Addr, c ptrCand, delta int) {
-	cands, ok := r.addrs[addr]
-	if !ok && (delta < 0 || !r.b.servesReverse(bucketName(addr))) {
-		return
+// bucketOf returns the key of an address's bucket and the address's key in it.
+func bucketOf(addr netip.Addr) ([16]byte, uint8) {
+	b := addr.As16()
+	if addr.Is4() {
+		k := b[15]
+		b[15] = 0
+		return b, k
+	}
+	k := b[15] & 0x0f
+	b[15] &= 0xf0
+	return b, k
+}
+
+func (r *reverseNames) count(addr netip.Addr, c ptrRef, delta int) {
+	key, k := bucketOf(addr)
+	bk := r.buckets[key]
+	if bk == nil {
+		if delta < 0 {
+			return
+		}
+		name := bucketName(addr)
+		if !r.b.servesReverse(name) {
+			return
+		}
+		bk = &ptrBucket{prefix: key, name: name, zone: r.zoneOf(name), is4: addr.Is4()}
+		r.buckets[key] = bk
 	}
 	if _, seen := r.touched[addr]; !seen {
-		r.touched[addr] = ptrAnswer{had: len(cands) > 0, hash: r.hash(addr, cands)}
+		run := bk.run(k)
+		r.touched[addr] = ptrAnswer{had: len(run) > 0, hash: r.hash(addr, run)}
 	}
-	i, found := slices.BinarySearchFunc(cands, c, ptrCand.compare)
-	switch {
-	case delta > 0:
-		cands = slices.Insert(cands, i, c)
-	case found:
-		cands = slices.Delete(cands, i, i+1)
-	default:
-		return
+	c.key = k
+	r.ops[key] = append(r.ops[key], ptrOp{ref: c, delta: delta})
+}
+
+// same tells whether two refs are the same name given by the same object.
+func (c ptrRef) same(d ptrRef) bool {
+	return c.key == d.key && c.rank == d.rank && c.svc == d.svc && c.sl == d.sl && c.idx == d.idx
+}
+
+// apply returns refs with ops applied, sorted: the refs taken back left out, those added merged
+// in. A ref is taken back once per time it was given.
+func apply(refs []ptrRef, ops []ptrOp) []ptrRef {
+	var adds, takes []ptrRef
+	for _, op := range ops {
+		if op.delta > 0 {
+			adds = append(adds, op.ref)
+		} else if i := slices.IndexFunc(adds, op.ref.same); i >= 0 {
+			adds = slices.Delete(adds, i, i+1) // given and taken back in one update
+		} else {
+			takes = append(takes, op.ref)
+		}
 	}
-	r.addrs[addr] = cands
+	byKey := func(a, b ptrRef) int { return cmp.Or(cmp.Compare(a.key, b.key), a.compare(b)) }
+	slices.SortFunc(adds, byKey)
+	out := make([]ptrRef, 0, len(refs)+len(adds)-len(takes))
+	for _, c := range refs {
+		if i := slices.IndexFunc(takes, c.same); i >= 0 {
+			takes = slices.Delete(takes, i, i+1)
+			continue
+		}
+		for len(adds) > 0 && byKey(adds[0], c) < 0 {
+			out, adds = append(out, adds[0]), adds[1:]
+		}
+		out = append(out, c)
+	}
+	return append(out, adds...)
+}
+
+// bounds returns where the refs of key k are in the bucket's array.
+func (bk *ptrBucket) bounds(k uint8) (lo, hi int) {
+	lo = sort.Search(len(bk.refs), func(i int) bool { return bk.refs[i].key >= k })
+	hi = lo
+	for hi < len(bk.refs) && bk.refs[hi].key == k {
+		hi++
+	}
+	return lo, hi
+}
+
+// run returns the refs of key k, best first.
+func (bk *ptrBucket) run(k uint8) []ptrRef {
+	lo, hi := bk.bounds(k)
+	return bk.refs[lo:hi:hi]
 }
 
 // publish settles the addresses an update touched: their zone's sum, and the markers of the
 // buckets that gained their first address or lost their last. It returns the index changes.
 func (r *reverseNames) publish() []index.Change {
+	for key, ops := range r.ops {
+		bk := r.buckets[key]
+		bk.refs = apply(bk.refs, ops)
+	}
+	clear(r.ops)
 	var changes []index.Change
 	for addr, was := range r.touched {
-		cands := r.addrs[addr]
-		now := ptrAnswer{had: len(cands) > 0, hash: r.hash(addr, cands)}
-		if len(cands) == 0 {
-			delete(r.addrs, addr)
-		}
-		if now == was {
-			continue
-		}
-		name := bucketName(addr)
-		r.sums[r.zoneOf(name)] += now.hash - was.hash
-		if now.had == was.had {
-			continue
-		}
-		bk := r.buckets[name]
-		switch {
-		case now.had && bk == nil:
-			bk = &ptrBucket{marker: []index.Set{{Name: name, Type: index.Marker, Lazy: r.answerer(addr)}}}
-			r.buckets[name] = bk
+		key, k := bucketOf(addr)
+		bk := r.buckets[key]
+		run := bk.run(k)
+		now := ptrAnswer{had: len(run) > 0, hash: r.hash(addr, run)}
+		r.sums[bk.zone] += now.hash - was.hash
+		if len(bk.refs) > 0 && bk.marker == nil {
+			bk.marker = []index.Set{{Name: bk.name, Type: index.Marker, Lazy: r.answerer(bk)}}
 			changes = append(changes, index.Change{New: bk.marker})
-		case !now.had && bk.n == 1:
-			delete(r.buckets, name)
-			changes = append(changes, index.Change{Old: bk.marker})
 		}
-		if now.had {
-			bk.n++
-		} else {
-			bk.n--
+	}
+	for addr := range r.touched {
+		key, _ := bucketOf(addr)
+		if bk := r.buckets[key]; bk != nil && len(bk.refs) == 0 {
+			if bk.marker != nil {
+				changes = append(changes, index.Change{Old: bk.marker})
+			}
+			delete(r.buckets, key)
 		}
 	}
 	clear(r.touched)
 	return changes
 }
 
-// answerer returns the Lazy of the bucket of addr: the PTR of the address its label names.
-func (r *reverseNames) answerer(addr netip.Addr) func(name, label string) ([]index.Set, bool) {
-	bucket := addr.As16()
-	is4 := addr.Is4()
+// answerer returns the Lazy of a bucket: the PTR of the address its label names.
+func (r *reverseNames) answerer(bk *ptrBucket) func(name, label string) ([]index.Set, bool) {
 	return func(name, label string) ([]index.Set, bool) {
-		a, ok := bucketAddr(bucket, is4, label)
+		k, ok := labelKey(bk.is4, label)
 		if !ok {
 			return nil, false
 		}
 		r.mu.RLock()
 		defer r.mu.RUnlock()
-		cands := r.addrs[a]
-		if len(cands) == 0 {
+		run := bk.run(k)
+		if len(run) == 0 {
 			return nil, false
 		}
-		return r.set(name, a, cands), true
+		return r.set(name, bk.addr(k), run), true
 	}
 }
 
-// bucketAddr is the address of the name label below a bucket: an octet in canonical decimal
-// (RFC 1035 3.5) or a nibble in lower-case hex (RFC 3596 2.5); any other label names nothing.
-func bucketAddr(bucket [16]byte, is4 bool, label string) (netip.Addr, bool) {
+// labelKey is the key named by a label below a bucket: an octet in canonical decimal (RFC 1035
+// 3.5) or a nibble in lower-case hex (RFC 3596 2.5); any other label names nothing.
+func labelKey(is4 bool, label string) (uint8, bool) {
 	if is4 {
 		n, err := strconv.Atoi(label)
 		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != label {
-			return netip.Addr{}, false
+			return 0, false
 		}
-		return netip.AddrFrom4([4]byte{bucket[12], bucket[13], bucket[14], byte(n)}), true
+		return uint8(n), true
 	}
 	if len(label) != 1 {
-		return netip.Addr{}, false
+		return 0, false
 	}
 	n := strings.IndexByte("0123456789abcdef", label[0])
-	if n < 0 {
-		return netip.Addr{}, false
+	return uint8(n), n >= 0
+}
+
+// addr is the address of key k in the bucket.
+func (bk *ptrBucket) addr(k uint8) netip.Addr {
+	b := bk.prefix
+	if bk.is4 {
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], k})
 	}
-	bucket[15] = bucket[15]&0xf0 | byte(n)
-	return netip.AddrFrom16(bucket), true
+	b[15] |= k
+	return netip.AddrFrom16(b)
 }
 
 // bucketName is the name of the /24 or /124 of addr: its reverse name without the first label.
@@ -280,23 +380,23 @@ func (r *reverseNames) zoneOf(name string) string {
 	return zone
 }
 
-// set builds an address's PTR set from its candidates: the first one (ptr one), or one record per
+// set builds an address's PTR set from its refs: the first one (ptr one), or one record per
 // distinct name in candidate order (ptr all).
-func (r *reverseNames) set(rev string, addr netip.Addr, cands []ptrCand) []index.Set {
-	if !r.all || len(cands) == 1 {
+func (r *reverseNames) set(rev string, addr netip.Addr, run []ptrRef) []index.Set {
+	if !r.all || len(run) == 1 {
 		// In one allocation: the set, its one record and the record's slot.
 		one := &struct {
 			set [1]index.Set
 			rr  [1]dns.RR
 			ptr dns.PTR
 		}{}
-		one.ptr = dns.PTR{Hdr: r.b.hdr(rev, dns.TypePTR), Ptr: r.target(addr, cands[0])}
+		one.ptr = dns.PTR{Hdr: r.b.hdr(rev, dns.TypePTR), Ptr: r.target(addr, run[0])}
 		one.rr[0] = &one.ptr
 		one.set[0] = index.Set{Name: rev, Type: dns.TypePTR, RRs: one.rr[:]}
 		return one.set[:]
 	}
 	var rrs []dns.RR
-	for _, c := range cands {
+	for _, c := range run {
 		target := r.target(addr, c)
 		if slices.ContainsFunc(rrs, func(rr dns.RR) bool { return rr.(*dns.PTR).Ptr == target }) {
 			continue
@@ -306,9 +406,10 @@ func (r *reverseNames) set(rev string, addr netip.Addr, cands []ptrCand) []index
 	return []index.Set{{Name: rev, Type: dns.TypePTR, RRs: rrs}}
 }
 
-// target is the name a candidate points the address at, in the first zone (spec 2.4.3, 2.5.5),
-// built in one allocation: it is built for every PTR query.
-func (r *reverseNames) target(addr netip.Addr, c ptrCand) string {
+// target is the name a ref points the address at, in the first zone (spec 2.4.3, 2.5.5), built
+// in one allocation: it is built for every PTR query.
+func (r *reverseNames) target(addr netip.Addr, c ptrRef) string {
+	ns, svc, label := c.names()
 	var buf [256]byte
 	b := buf[:0]
 	switch c.rank {
@@ -316,18 +417,18 @@ func (r *reverseNames) target(addr netip.Addr, c ptrCand) string {
 	case rankEndpoint:
 		b = append(appendDashed(b, addr), '.')
 	default:
-		b = append(append(b, c.name...), '.')
+		b = append(append(b, label...), '.')
 	}
-	b = append(append(append(append(b, c.svc...), '.'), c.ns...), ".svc."...)
+	b = append(append(append(append(b, svc...), '.'), ns...), ".svc."...)
 	return string(append(b, r.b.zones[0]...))
 }
 
 // hash is the hash of what an address answers, 0 for nothing: the zone's content sum adds it, so
 // that the SOA serial moves exactly when a PTR does (serial.go). No seed: replicas must agree.
-func (r *reverseNames) hash(addr netip.Addr, cands []ptrCand) uint64 {
+func (r *reverseNames) hash(addr netip.Addr, run []ptrRef) uint64 {
 	var sum uint64
-	for i, c := range cands {
-		if i > 0 && (!r.all || c == cands[i-1]) {
+	for i, c := range run {
+		if i > 0 && (!r.all || c.compare(run[i-1]) == 0) {
 			if !r.all {
 				break
 			}
@@ -342,7 +443,8 @@ func (r *reverseNames) hash(addr netip.Addr, cands []ptrCand) uint64 {
 		for shift := 0; shift < 32; shift += 8 {
 			h = fnvByte(h, byte(r.b.ttl>>shift))
 		}
-		for _, part := range [...]string{c.ns, c.svc, c.name} {
+		ns, svc, label := c.names()
+		for _, part := range [...]string{ns, svc, label} {
 			for i := range len(part) {
 				h = fnvByte(h, part[i])
 			}
@@ -361,10 +463,16 @@ func (r *reverseNames) records(zone string) []dns.RR {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []dns.RR
-	for addr, cands := range r.addrs {
-		rev := reverseName(addr)
-		if r.zoneOf(rev[strings.IndexByte(rev, '.')+1:]) == zone {
-			out = append(out, r.set(rev, addr, cands)[0].RRs...)
+	for _, bk := range r.buckets {
+		if bk.zone != zone {
+			continue
+		}
+		for lo := 0; lo < len(bk.refs); {
+			k := bk.refs[lo].key
+			run := bk.run(k)
+			addr := bk.addr(k)
+			out = append(out, r.set(reverseName(addr), addr, run)[0].RRs...)
+			lo += len(run)
 		}
 	}
 	return out
