@@ -29,7 +29,13 @@ const (
 // so that every endpoint gets traffic, and no TC; the records before the address set (a CNAME
 // chain) are never cut, and if even one address does not fit after them, TC is set.
 func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
-	if a.outcome != success || len(a.extra) > 0 {
+	if a.outcome != success {
+		return a
+	}
+	if state.QType() == dns.TypeSRV {
+		return cd.fitSRV(state, a)
+	}
+	if len(a.extra) > 0 {
 		return a
 	}
 	start, rdlen := addressTail(a.rrs, state.QType())
@@ -37,18 +43,8 @@ func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
 	if len(set) < 2 {
 		return a
 	}
-	// Every owner in the answer is the question's name or an earlier CNAME's target, so it
-	// compresses to a pointer (RFC 1035 4.1.4); the ScrubWriter still cuts, with TC, should the
-	// sum ever fall short.
-	used := headerLen + len(state.Req.Question[0].Name) + 1 + 4
-	if state.Req.IsEdns0() != nil {
-		used += optLen
-	}
-	for _, rr := range a.rrs[:start] {
-		used += dns.Len(rr) - len(rr.Header().Name) - 1 + pointerLen
-	}
 	per := pointerLen + rrFixedLen + rdlen
-	budget := state.Size() - used
+	budget := state.Size() - leadLen(state, a.rrs[:start])
 	if budget < per {
 		a.rrs, a.truncated = a.rrs[:start], true
 		return a
@@ -71,6 +67,24 @@ func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
 	return a
 }
 
+// leadLen is the length of the message before the set that is cut: the header, the question, the
+// OPT record that the ScrubWriter adds back, and the CNAME chain. Every owner in the answer is the
+// question's name or an earlier CNAME's target, so it compresses to a pointer (RFC 1035 4.1.4);
+// the ScrubWriter still cuts, with TC, should the sum ever fall short.
+func leadLen(state request.Request, chain []dns.RR) int {
+	used := headerLen + len(state.Req.Question[0].Name) + 1 + 4
+	if state.Req.IsEdns0() != nil {
+		used += optLen
+	}
+	for _, rr := range chain {
+		used += compressedLen(rr)
+	}
+	return used
+}
+
+// compressedLen is the length of rr in a message where its owner compresses to a pointer.
+func compressedLen(rr dns.RR) int { return dns.Len(rr) - len(rr.Header().Name) - 1 + pointerLen }
+
 // rotate returns the turn-th window of k records of set. Windows are consecutive and the last one
 // ends at the set's end, so every record is served once every ceil(len/k) queries, and a window
 // is a subslice of the shared array.
@@ -84,9 +98,7 @@ func rotate(set []dns.RR, k int, turn uint64) []dns.RR {
 }
 
 // addressTail returns where the address set of an A or AAAA answer starts in rrs (after the CNAMEs
-// that lead to it), and the length of its records' data; len(rrs) for other answers. The answer
-// of such a query is the chain, then one RRset of the asked type, so only the chain is walked:
-// the cost does not grow with the set.
+// that lead to it), and the length of its records' data; len(rrs) for other answers.
 func addressTail(rrs []dns.RR, qtype uint16) (start, rdlen int) {
 	switch qtype {
 	case dns.TypeA:
@@ -96,11 +108,19 @@ func addressTail(rrs []dns.RR, qtype uint16) (start, rdlen int) {
 	default:
 		return len(rrs), 0
 	}
+	return tail(rrs, qtype), rdlen
+}
+
+// tail returns where the set of type qtype starts in rrs, after the CNAMEs that lead to it; len(rrs)
+// when the answer is not such a chain then one set. The answer of a query is the chain, then one
+// RRset of the asked type, so only the chain is walked: the cost does not grow with the set.
+func tail(rrs []dns.RR, qtype uint16) int {
+	start := 0
 	for start < len(rrs) && rrs[start].Header().Rrtype == dns.TypeCNAME {
 		start++
 	}
 	if start == len(rrs) || rrs[start].Header().Rrtype != qtype || rrs[len(rrs)-1].Header().Rrtype != qtype {
-		return len(rrs), 0
+		return len(rrs)
 	}
-	return start, rdlen
+	return start
 }

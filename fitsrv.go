@@ -1,0 +1,135 @@
+package clusterdns
+
+import (
+	"github.com/clusterdns/clusterdns/internal/index"
+
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+)
+
+// Fitting a large SRV answer, such as a headless service's of thousands of endpoints, into the
+// client's buffer (docs/spec-rules.md rule 16, RFC 1035 4.2.1, RFC 6891 6.2.5). An SRV record's
+// length depends on its target, which is written in full (RFC 2782: no compression), so records
+// are measured one by one, but only as many as the buffer holds: the cost is bounded by the
+// message, not by the set. An SRV set keeps its answers ordered by target and its glue by owner
+// (index.SortGlued), so the glue of a run of its answers is a binary search away, and a subslice.
+
+// maxPointer is the last offset that a compression pointer reaches (RFC 1035 4.1.4: 14 bits). A
+// glue record's owner compresses to its SRV target's copy only if that target starts before it.
+const maxPointer = 1<<14 - 1
+
+// srvTargetOffset is where an SRV record's target starts, from the record's start: the owner's
+// pointer, TYPE, CLASS, TTL, RDLENGTH, then PRIORITY, WEIGHT and PORT (RFC 2782).
+const srvTargetOffset = pointerLen + rrFixedLen + 6
+
+// fitSRV returns a, cut to the client's buffer when its answer, after any CNAMEs, is an SRV set
+// that does not fit. When every SRV record fits, the glue that still fits goes with them, without
+// TC (RFC 2181 9: TC is for the answer, not for additional data). Otherwise, by default, the
+// records that fit, no glue, and TC: the client asks again over TCP (RFC 7766) and ignores this
+// answer's records (RFC 2181 9). With udp_fit, a UDP answer is instead a window of whole SRV
+// records with the glue of their targets, rotated across queries, without TC.
+func (cd *ClusterDNS) fitSRV(state request.Request, a answer) answer {
+	start := tail(a.rrs, dns.TypeSRV)
+	set := a.rrs[start:]
+	if len(set) == 0 {
+		return a
+	}
+	used := leadLen(state, a.rrs[:start])
+	size := state.Size()
+	k, n := srvRun(set, size-used)
+	if k == len(set) {
+		end := used + n
+		g := glueFit(a.extra, size-end, end <= maxPointer)
+		a.extra = a.extra[:g:g]
+		return a
+	}
+	if cd.udpFit && state.Proto() == "udp" {
+		return cd.srvWindow(a, start, used, size)
+	}
+	a.rrs, a.extra, a.truncated = a.rrs[:start+k:start+k], nil, true
+	return a
+}
+
+// srvRun returns how many of the SRV records of set fit in budget bytes, from the first, and
+// their length.
+func srvRun(set []dns.RR, budget int) (k, n int) {
+	for _, rr := range set {
+		l := compressedLen(rr)
+		if n+l > budget {
+			break
+		}
+		n += l
+		k++
+	}
+	return k, n
+}
+
+// glueFit returns how many of the glue records fit in budget bytes; their owners compress to
+// pointers when every SRV target was written within a pointer's reach.
+func glueFit(glue []dns.RR, budget int, pointers bool) int {
+	n := 0
+	for i, rr := range glue {
+		l := dns.Len(rr)
+		if pointers {
+			l = compressedLen(rr)
+		}
+		if n+l > budget {
+			return i
+		}
+		n += l
+	}
+	return len(glue)
+}
+
+// srvWindow is a udp_fit answer: the CNAME chain, then whole SRV records from the srvTurn-th,
+// each new target's glue counted with its record, until the buffer is full. The turn moves on by
+// as many records as the answer carried, and the window stops at the set's end, so repeated
+// queries reach every target. The window and its glue are subslices of the shared arrays, capped
+// so that a writer appending (the ScrubWriter adds the OPT record) copies them. If not even one
+// record fits after the chain, the chain alone with TC.
+func (cd *ClusterDNS) srvWindow(a answer, start, used, size int) answer {
+	set := a.rrs[start:]
+	lo := int(cd.srvTurn.Load() % uint64(len(set)))
+	first := srvTarget(set[lo])
+	g0, _ := index.GlueRange(a.extra, first, first)
+	g, n, k, prev := g0, used, 0, ""
+	for _, rr := range set[lo:] {
+		l, next := compressedLen(rr), g
+		if t := srvTarget(rr); t != prev {
+			pointers := n+srvTargetOffset <= maxPointer
+			for ; next < len(a.extra) && a.extra[next].Header().Name <= t; next++ {
+				if pointers {
+					l += compressedLen(a.extra[next])
+				} else {
+					l += dns.Len(a.extra[next])
+				}
+			}
+			prev = t
+		}
+		if n+l > size {
+			break
+		}
+		n, k, g = n+l, k+1, next
+	}
+	if k == 0 {
+		a.rrs, a.extra, a.truncated = a.rrs[:start:start], nil, true
+		return a
+	}
+	cd.srvTurn.Add(uint64(k))
+	window := set[lo : lo+k : lo+k]
+	a.extra = a.extra[g0:g:g]
+	if start == 0 {
+		a.rrs = window
+		return a
+	}
+	// Only the CNAMEs and the window are copied: at most a buffer's worth of pointers.
+	a.rrs = append(append(make([]dns.RR, 0, start+k), a.rrs[:start]...), window...)
+	return a
+}
+
+func srvTarget(rr dns.RR) string {
+	if s, ok := rr.(*dns.SRV); ok {
+		return s.Target
+	}
+	return ""
+}
