@@ -90,8 +90,7 @@ func glueFit(glue []dns.RR, budget int, pointers bool) int {
 func (cd *ClusterDNS) srvWindow(a answer, start, used, size int) answer {
 	set := a.rrs[start:]
 	lo := int(cd.srvTurn.Load() % uint64(len(set)))
-	first := srvTarget(set[lo])
-	g0, _ := index.GlueRange(a.extra, first, first)
+	g0 := index.GlueStart(a.extra, srvTarget(set[lo]))
 	g, n, k, prev := g0, used, 0, ""
 	for _, rr := range set[lo:] {
 		l, next := compressedLen(rr), g

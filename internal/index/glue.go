@@ -35,10 +35,8 @@ func SortGlued(answer, glue []dns.RR) {
 	})
 }
 
-// GlueRange returns where, in glue ordered by SortGlued, the glue of the targets from first to
-// last (in target order) starts and ends: the records owned by a name between the two.
-func GlueRange(glue []dns.RR, first, last string) (lo, hi int) {
-	lo = sort.Search(len(glue), func(i int) bool { return glue[i].Header().Name >= first })
-	hi = lo + sort.Search(len(glue)-lo, func(i int) bool { return glue[lo+i].Header().Name > last })
-	return lo, hi
+// GlueStart returns where, in glue ordered by SortGlued, the glue of target starts: the first
+// record owned by target or a name after it.
+func GlueStart(glue []dns.RR, target string) int {
+	return sort.Search(len(glue), func(i int) bool { return glue[i].Header().Name >= target })
 }

@@ -26,18 +26,19 @@ func TestSRVGlueIsFoundByTarget(t *testing.T) {
 		t.Errorf("glue of a.: %v, want A then AAAA", extra[:2])
 	}
 	for _, tc := range []struct {
-		name        string
-		first, last string
-		lo, hi      int
+		name   string
+		target string
+		want   int
 	}{
-		{"one target with two records", "a.", "a.", 0, 2},
-		{"a run of targets", "a.", "b.", 0, 3},
-		{"the last target", "c.", "c.", 3, 4},
-		{"a target without glue", "bb.", "bb.", 3, 3},
+		{"the first target, with A and AAAA", "a.", 0},
+		{"a target after others", "b.", 2},
+		{"the last target", "c.", 3},
+		{"a target without glue: where the next one's starts", "bb.", 3},
+		{"past every target", "d.", 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if lo, hi := GlueRange(extra, tc.first, tc.last); lo != tc.lo || hi != tc.hi {
-				t.Errorf("GlueRange(%s, %s) = %d, %d; want %d, %d", tc.first, tc.last, lo, hi, tc.lo, tc.hi)
+			if got := GlueStart(extra, tc.target); got != tc.want {
+				t.Errorf("GlueStart(%s) = %d, want %d", tc.target, got, tc.want)
 			}
 		})
 	}
