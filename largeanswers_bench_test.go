@@ -66,3 +66,52 @@ func BenchmarkLargeAnswerScrubOnly(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLargeSRVAnswer is BenchmarkLargeAnswer for the 10,000 SRV records and their glue under
+// _http._tcp: measured and cut to the buffer with TC, a rotated window with its targets' glue with
+// udp_fit, and over TCP a full message with TC. ScrubOnly is the same answer left whole to the
+// ScrubWriter, as the kubernetes plugin's is (which also builds its records on every query).
+func BenchmarkLargeSRVAnswer(b *testing.B) {
+	objects := bigHeadless(10000)
+	plain := newPlugin(b, "", objects)
+	fitted := newPlugin(b, "udp_fit", objects)
+	name := "_http._tcp." + bigName
+	whole := plain.lookup(name, dns.TypeSRV)
+	for _, bc := range []struct {
+		name  string
+		cd    *ClusterDNS
+		edns  uint16
+		tcp   bool
+		scrub bool
+	}{
+		{"UDP_512", plain, 0, false, false},
+		{"UDP_1232", plain, 1232, false, false},
+		{"UDP_512_udp_fit", fitted, 0, false, false},
+		{"UDP_1232_udp_fit", fitted, 1232, false, false},
+		{"TCP", plain, 0, true, false},
+		{"ScrubOnly_UDP_512", nil, 0, false, true},
+		{"ScrubOnly_UDP_1232", nil, 1232, false, true},
+		{"ScrubOnly_TCP", nil, 0, true, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m := srvQuery(name, bc.edns)
+			w := &test.ResponseWriter{TCP: bc.tcp}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				sw := request.NewScrubWriter(m, w)
+				if bc.scrub {
+					r := new(dns.Msg).SetReply(m)
+					r.Answer, r.Extra = whole.rrs, whole.extra
+					if err := sw.WriteMsg(r); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				if _, err := bc.cd.ServeDNS(ctx, sw, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
