@@ -157,3 +157,24 @@ func TestUDPFitRotatesWholeSRVRecordsWithTheirGlue(t *testing.T) {
 		}
 	})
 }
+
+// TestSRVThatFitsWithoutAllItsGlueHasNoTC: when every SRV record fits but not all the glue, the
+// answer is whole and the glue that fits goes with it, without TC (RFC 2181 9: TC only when the
+// answer itself is cut; CoreDNS's ScrubWriter sets it for any record left out).
+func TestSRVThatFitsWithoutAllItsGlueHasNoTC(t *testing.T) {
+	const n = 18 // 18 SRV records of 60 bytes fit in 1,232, their 18 A records of 16 bytes no more
+	cd := newPlugin(t, "", bigHeadless(n))
+	r, size := serveScrubbed(t, cd, srvQuery("_http._tcp."+bigName, 1232), false)
+	if r.Rcode != dns.RcodeSuccess || r.Truncated || size > 1232 {
+		t.Fatalf("rcode %s, TC %v, %d bytes: want NOERROR without TC within 1232", dns.RcodeToString[r.Rcode], r.Truncated, size)
+	}
+	targets, glue := srvAndGlue(t, r)
+	if len(targets) != n || len(glue) == 0 || len(glue) == n {
+		t.Errorf("%d targets, %d glue: want all %d targets and the glue that fits", len(targets), len(glue), n)
+	}
+	for owner := range glue {
+		if !targets[owner] {
+			t.Errorf("glue for %s, no target", owner)
+		}
+	}
+}
