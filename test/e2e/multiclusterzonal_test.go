@@ -50,5 +50,6 @@ func TestMulticlusterAndZonalMatchTheKubernetesPlugin(t *testing.T) {
 	if len(qs) < 50 {
 		t.Fatalf("%d questions, want 50 or more", len(qs))
 	}
+	t.Logf("%d questions, %d deliberate differences", len(qs), len(deliberate))
 	compareWithReference(t, ours, ref, qs, deliberate)
 }
