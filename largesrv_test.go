@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -176,5 +177,58 @@ func TestSRVThatFitsWithoutAllItsGlueHasNoTC(t *testing.T) {
 		if !targets[owner] {
 			t.Errorf("glue for %s, no target", owner)
 		}
+	}
+}
+
+// dualStackHeadless is a headless service "ds" with n endpoints named h-<i>, each with an IPv4
+// address in one slice and an IPv6 address in another: every SRV target has an A and an AAAA.
+func dualStackHeadless(n int) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Service\nmetadata: {name: ds, namespace: default}\nspec: {clusterIP: None, ports: [{name: http, port: 80}]}\n")
+	for _, family := range []string{"IPv4", "IPv6"} {
+		fmt.Fprintf(&b, "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ds-%s, namespace: default, labels: {kubernetes.io/service-name: ds}}\naddressType: %s\nports: [{name: http, port: 80}]\nendpoints:\n", strings.ToLower(family), family)
+		for i := range n {
+			addr := fmt.Sprintf("10.200.%d.%d", i/256, i%256)
+			if family == "IPv6" {
+				addr = fmt.Sprintf("fd00:200::%x", i+1)
+			}
+			fmt.Fprintf(&b, "- {addresses: [%q], hostname: h-%d}\n", addr, i)
+		}
+	}
+	return b.String()
+}
+
+func TestUDPFitGluesBothFamiliesOfEachTarget(t *testing.T) {
+	const n = 300
+	cd := newPlugin(t, "udp_fit", dualStackHeadless(n))
+	name := "_http._tcp.ds.default.svc.cluster.local."
+	seen := map[string]bool{}
+	for q := 0; q < 2*n && len(seen) < n; q++ {
+		r, size := serveScrubbed(t, cd, srvQuery(name, 1232), false)
+		if r.Rcode != dns.RcodeSuccess || r.Truncated || size > 1232 {
+			t.Fatalf("rcode %s, TC %v, %d bytes: want NOERROR without TC within 1232", dns.RcodeToString[r.Rcode], r.Truncated, size)
+		}
+		targets := map[string]bool{}
+		for _, rr := range r.Answer {
+			targets[rr.(*dns.SRV).Target] = true
+			seen[rr.(*dns.SRV).Target] = true
+		}
+		glue := map[string][]uint16{}
+		for _, rr := range r.Extra {
+			if h := rr.Header(); h.Rrtype != dns.TypeOPT {
+				glue[h.Name] = append(glue[h.Name], h.Rrtype)
+			}
+		}
+		if len(glue) != len(targets) {
+			t.Fatalf("glue for %d names, %d targets: want glue for the targets only", len(glue), len(targets))
+		}
+		for target := range targets {
+			if got := glue[target]; len(got) != 2 || got[0] == got[1] {
+				t.Fatalf("glue of %s: types %v, want its A and its AAAA", target, got)
+			}
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d targets served over repeated queries, want all %d", len(seen), n)
 	}
 }
