@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -69,8 +70,9 @@ func BenchmarkLargeAnswerScrubOnly(b *testing.B) {
 
 // BenchmarkLargeSRVAnswer is BenchmarkLargeAnswer for the 10,000 SRV records and their glue under
 // _http._tcp: measured and cut to the buffer with TC, a rotated window with its targets' glue with
-// udp_fit, and over TCP a full message with TC. ScrubOnly is the same answer left whole to the
-// ScrubWriter, as the kubernetes plugin's is (which also builds its records on every query).
+// udp_fit, and over TCP a full message with TC; ServiceName asks the same records at the
+// service's name, built on the first query and kept. ScrubOnly is the _http._tcp answer left whole
+// to the ScrubWriter, as the kubernetes plugin's is (which also builds its records on every query).
 func BenchmarkLargeSRVAnswer(b *testing.B) {
 	objects := bigHeadless(10000)
 	plain := newPlugin(b, "", objects)
@@ -89,12 +91,17 @@ func BenchmarkLargeSRVAnswer(b *testing.B) {
 		{"UDP_512_udp_fit", fitted, 0, false, false},
 		{"UDP_1232_udp_fit", fitted, 1232, false, false},
 		{"TCP", plain, 0, true, false},
+		{"ServiceName_UDP_1232", plain, 1232, false, false},
+		{"ServiceName_UDP_1232_udp_fit", fitted, 1232, false, false},
 		{"ScrubOnly_UDP_512", nil, 0, false, true},
 		{"ScrubOnly_UDP_1232", nil, 1232, false, true},
 		{"ScrubOnly_TCP", nil, 0, true, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			m := srvQuery(name, bc.edns)
+			if strings.HasPrefix(bc.name, "ServiceName") {
+				m = srvQuery(bigName, bc.edns)
+			}
 			w := &test.ResponseWriter{TCP: bc.tcp}
 			ctx := context.Background()
 			b.ReportAllocs()
