@@ -22,32 +22,25 @@ const maxPointer = 1<<14 - 1
 // pointer, TYPE, CLASS, TTL, RDLENGTH, then PRIORITY, WEIGHT and PORT (RFC 2782).
 const srvTargetOffset = pointerLen + rrFixedLen + 6
 
-// fitSRV returns a, cut to the client's buffer when its answer, after any CNAMEs, is an SRV set
-// that does not fit. When every SRV record fits, the glue that still fits goes with them, without
-// TC (RFC 2181 9: TC is for the answer, not for additional data). Otherwise, by default, the
-// records that fit, no glue, and TC: the client asks again over TCP (RFC 7766) and ignores this
-// answer's records (RFC 2181 9). With udp_fit, a UDP answer is instead a window of whole SRV
-// records with the glue of their targets, rotated across queries, without TC.
-func (cd *ClusterDNS) fitSRV(state request.Request, a answer) answer {
-	start := tail(a.rrs, dns.TypeSRV)
-	set := a.rrs[start:]
-	if len(set) == 0 {
-		return a
-	}
-	used := leadLen(state, a.rrs[:start])
+// fitSRV cuts the SRV set behind chain to the client's buffer and returns what is kept of it and
+// of its glue. When every SRV record fits, the glue that still fits goes with them, without TC
+// (RFC 2181 9: TC is for the answer, not for additional data). Otherwise, by default, the records
+// that fit, no glue, and TC: the client asks again over TCP (RFC 7766) and ignores this answer's
+// records (RFC 2181 9). With udp_fit, a UDP answer is instead a window of whole SRV records with
+// the glue of their targets, rotated across queries, without TC.
+func (cd *ClusterDNS) fitSRV(state request.Request, chain, set, glue []dns.RR) (cut, extra []dns.RR, truncated bool) {
+	used := leadLen(state, chain)
 	size := state.Size()
 	k, n := srvRun(set, size-used)
 	if k == len(set) {
 		end := used + n
-		g := glueFit(a.extra, size-end, end <= maxPointer)
-		a.extra = a.extra[:g:g]
-		return a
+		g := glueFit(glue, size-end, end <= maxPointer)
+		return set, glue[:g:g], false
 	}
 	if cd.udpFit && state.Proto() == "udp" {
-		return cd.srvWindow(a, start, used, size)
+		return cd.srvWindow(set, glue, used, size)
 	}
-	a.rrs, a.extra, a.truncated = a.rrs[:start+k:start+k], nil, true
-	return a
+	return set[:k:k], nil, true
 }
 
 // srvRun returns how many of the SRV records of set fit in budget bytes, from the first, and
@@ -81,26 +74,25 @@ func glueFit(glue []dns.RR, budget int, pointers bool) int {
 	return len(glue)
 }
 
-// srvWindow is a udp_fit answer: the CNAME chain, then whole SRV records from the srvTurn-th,
-// each new target's glue counted with its record, until the buffer is full. The turn moves on by
-// as many records as the answer carried, and the window stops at the set's end, so repeated
+// srvWindow is a udp_fit answer: whole SRV records from the srvTurn-th, each new target's glue
+// counted with its record, until the buffer (used bytes before the set) is full. The turn moves on
+// by as many records as the answer carried, and the window stops at the set's end, so repeated
 // queries reach every target. The window and its glue are subslices of the shared arrays, capped
 // so that a writer appending (the ScrubWriter adds the OPT record) copies them. If not even one
-// record fits after the chain, the chain alone with TC.
-func (cd *ClusterDNS) srvWindow(a answer, start, used, size int) answer {
-	set := a.rrs[start:]
+// record fits, none, with TC.
+func (cd *ClusterDNS) srvWindow(set, glue []dns.RR, used, size int) (cut, extra []dns.RR, truncated bool) {
 	lo := int(cd.srvTurn.Load() % uint64(len(set)))
-	g0 := index.GlueStart(a.extra, srvTarget(set[lo]))
+	g0 := index.GlueStart(glue, srvTarget(set[lo]))
 	g, n, k, prev := g0, used, 0, ""
 	for _, rr := range set[lo:] {
 		l, next := compressedLen(rr), g
 		if t := srvTarget(rr); t != prev {
 			pointers := n+srvTargetOffset <= maxPointer
-			for ; next < len(a.extra) && a.extra[next].Header().Name <= t; next++ {
+			for ; next < len(glue) && glue[next].Header().Name <= t; next++ {
 				if pointers {
-					l += compressedLen(a.extra[next])
+					l += compressedLen(glue[next])
 				} else {
-					l += dns.Len(a.extra[next])
+					l += dns.Len(glue[next])
 				}
 			}
 			prev = t
@@ -111,19 +103,10 @@ func (cd *ClusterDNS) srvWindow(a answer, start, used, size int) answer {
 		n, k, g = n+l, k+1, next
 	}
 	if k == 0 {
-		a.rrs, a.extra, a.truncated = a.rrs[:start:start], nil, true
-		return a
+		return set[:0], nil, true
 	}
 	cd.srvTurn.Add(uint64(k))
-	window := set[lo : lo+k : lo+k]
-	a.extra = a.extra[g0:g:g]
-	if start == 0 {
-		a.rrs = window
-		return a
-	}
-	// Only the CNAMEs and the window are copied: at most a buffer's worth of pointers.
-	a.rrs = append(append(make([]dns.RR, 0, start+k), a.rrs[:start]...), window...)
-	return a
+	return set[lo : lo+k : lo+k], glue[g0:g:g], false
 }
 
 func srvTarget(rr dns.RR) string {
