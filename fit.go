@@ -9,8 +9,9 @@ import (
 // RFC 6891 6.2.5). CoreDNS's ScrubWriter would truncate too, but it first measures the whole
 // message, record by record, on every query: for 10,000 addresses that is the bulk of the cost.
 // An answer whose tail is an address set (a headless service, after any CNAMEs) is cut here by
-// arithmetic instead, and the shared array is sliced, never copied; other answers are left to the
-// ScrubWriter, which then finds them fitting or cuts them itself.
+// arithmetic instead, an SRV set by measuring only what fits (fitsrv.go), and the shared array is
+// sliced, never copied; other answers are left to the ScrubWriter, which then finds them fitting
+// or cuts them itself.
 
 const (
 	// headerLen is the DNS header (RFC 1035 4.1.1); rrFixedLen a record's TYPE, CLASS, TTL and
