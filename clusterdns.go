@@ -50,9 +50,11 @@ type ClusterDNS struct {
 	notify *notifier
 
 	// udpFit serves a UDP answer too large for the client a rotated window of its addresses, without
-	// TC (the udp_fit option); fitTurn counts the windows served (fit.go).
+	// TC (the udp_fit option); fitTurn counts the windows served (fit.go), srvTurn the SRV records
+	// (fitsrv.go).
 	udpFit  bool
 	fitTurn atomic.Uint64
+	srvTurn atomic.Uint64
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.

@@ -7,6 +7,7 @@
 // The query path builds nothing: a zone match, one index lookup and a write.
 //
 //	handler.go             ServeDNS: match a zone, lookup, chase a CNAME, write the answer
+//	fit.go, fitsrv.go      cut a large address or SRV answer (and its glue) to the client's buffer
 //	internal/index         Lookup, Synthesize (names built on demand), Resolve: a name's RRsets
 //
 // The data path turns Kubernetes objects into those RRsets whenever an object changes.

@@ -9,8 +9,9 @@ import (
 // RFC 6891 6.2.5). CoreDNS's ScrubWriter would truncate too, but it first measures the whole
 // message, record by record, on every query: for 10,000 addresses that is the bulk of the cost.
 // An answer whose tail is an address set (a headless service, after any CNAMEs) is cut here by
-// arithmetic instead, and the shared array is sliced, never copied; other answers are left to the
-// ScrubWriter, which then finds them fitting or cuts them itself.
+// arithmetic instead, an SRV set by measuring only what fits (fitsrv.go), and the shared array is
+// sliced, never copied; other answers are left to the ScrubWriter, which then finds them fitting
+// or cuts them itself.
 
 const (
 	// headerLen is the DNS header (RFC 1035 4.1.1); rrFixedLen a record's TYPE, CLASS, TTL and
@@ -24,55 +25,97 @@ const (
 )
 
 // fit returns a, cut to what the client's buffer holds (512 bytes over UDP without EDNS, the EDNS
-// size otherwise, 65,535 over TCP). By default a cut answer is the fitting prefix with TC set. With
-// udp_fit a UDP answer instead carries a window of whole address records, rotated across queries
-// so that every endpoint gets traffic, and no TC; the records before the address set (a CNAME
-// chain) are never cut, and if even one address does not fit after them, TC is set.
+// size otherwise, 65,535 over TCP), its answer then one array: the chain of CNAMEs, if any,
+// followed by the set that a chase left apart in its shared array (a.set), or by the set at the
+// end of a.rrs. Only an answer whose set is addresses (here) or SRV records (fitsrv.go) is cut;
+// any other is left to the ScrubWriter, which then finds it fitting or cuts it itself.
+//
+// By default a cut answer is the fitting prefix with TC set. With udp_fit a UDP answer instead
+// carries a window of whole records, rotated across queries so that every endpoint gets traffic,
+// and no TC; the chain is never cut, and if even one record does not fit after it, TC is set.
+// Only the chain and what fits are copied: at most a buffer's worth of pointers.
 func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
-	if a.outcome != success || len(a.extra) > 0 {
+	chain, set, apart := a.rrs, a.set, a.set != nil
+	if !apart {
+		start := chainLen(a.rrs)
+		chain, set = a.rrs[:start], a.rrs[start:]
+	}
+	a.set = nil
+	qtype := state.QType()
+	if a.outcome != success || len(set) == 0 || set[0].Header().Rrtype != qtype || set[len(set)-1].Header().Rrtype != qtype {
+		if apart {
+			a.rrs = join(chain, set)
+		}
 		return a
 	}
-	start, rdlen := addressTail(a.rrs, state.QType())
-	set := a.rrs[start:]
+	cut := set
+	switch qtype {
+	case dns.TypeA, dns.TypeAAAA:
+		if len(a.extra) == 0 {
+			cut, a.truncated = cd.fitAddresses(state, chain, set)
+		}
+	case dns.TypeSRV:
+		cut, a.extra, a.truncated = cd.fitSRV(state, chain, set, a.extra)
+	}
+	if apart || len(cut) != len(set) {
+		a.rrs = join(chain, cut)
+	}
+	return a
+}
+
+// fitAddresses cuts an address set by arithmetic: its records all have one length.
+func (cd *ClusterDNS) fitAddresses(state request.Request, chain, set []dns.RR) (cut []dns.RR, truncated bool) {
 	if len(set) < 2 {
-		return a
+		return set, false
 	}
-	// Every owner in the answer is the question's name or an earlier CNAME's target, so it
-	// compresses to a pointer (RFC 1035 4.1.4); the ScrubWriter still cuts, with TC, should the
-	// sum ever fall short.
+	rdlen := 4
+	if set[0].Header().Rrtype == dns.TypeAAAA {
+		rdlen = 16
+	}
+	per := pointerLen + rrFixedLen + rdlen
+	lead := leadLen(state, chain)
+	if lead+len(set)*per <= dns.MinMsgSize {
+		return set, false // fits the smallest buffer (512 bytes, RFC 1035 4.2.1): the client's need not be worked out
+	}
+	budget := state.Size() - lead
+	if budget < per {
+		return set[:0], true
+	}
+	k := budget / per
+	if k >= len(set) {
+		return set, false
+	}
+	if !cd.udpFit || state.Proto() != "udp" {
+		return set[:k:k], true
+	}
+	return rotate(set, k, cd.fitTurn.Add(1)), false
+}
+
+// join returns chain followed by set: set itself when there is no chain, else a new array.
+func join(chain, set []dns.RR) []dns.RR {
+	if len(chain) == 0 {
+		return set
+	}
+	return append(append(make([]dns.RR, 0, len(chain)+len(set)), chain...), set...)
+}
+
+// leadLen is the length of the message before the set that is cut: the header, the question, the
+// OPT record that the ScrubWriter adds back, and the CNAME chain. Every owner in the answer is the
+// question's name or an earlier CNAME's target, so it compresses to a pointer (RFC 1035 4.1.4);
+// the ScrubWriter still cuts, with TC, should the sum ever fall short.
+func leadLen(state request.Request, chain []dns.RR) int {
 	used := headerLen + len(state.Req.Question[0].Name) + 1 + 4
 	if state.Req.IsEdns0() != nil {
 		used += optLen
 	}
-	for _, rr := range a.rrs[:start] {
-		used += dns.Len(rr) - len(rr.Header().Name) - 1 + pointerLen
+	for _, rr := range chain {
+		used += compressedLen(rr)
 	}
-	per := pointerLen + rrFixedLen + rdlen
-	if used+len(set)*per <= dns.MinMsgSize {
-		return a // fits the smallest buffer (512 bytes, RFC 1035 4.2.1): the client's need not be worked out
-	}
-	budget := state.Size() - used
-	if budget < per {
-		a.rrs, a.truncated = a.rrs[:start], true
-		return a
-	}
-	k := budget / per
-	if k >= len(set) {
-		return a
-	}
-	if !cd.udpFit || state.Proto() != "udp" {
-		a.rrs, a.truncated = a.rrs[:start+k], true
-		return a
-	}
-	window := rotate(set, k, cd.fitTurn.Add(1))
-	if start == 0 {
-		a.rrs = window
-		return a
-	}
-	// Only the CNAMEs and the window are copied: at most a buffer's worth of pointers.
-	a.rrs = append(append(make([]dns.RR, 0, start+k), a.rrs[:start]...), window...)
-	return a
+	return used
 }
+
+// compressedLen is the length of rr in a message where its owner compresses to a pointer.
+func compressedLen(rr dns.RR) int { return dns.Len(rr) - len(rr.Header().Name) - 1 + pointerLen }
 
 // rotate returns the turn-th window of k records of set. Windows are consecutive and the last one
 // ends at the set's end, so every record is served once every ceil(len/k) queries, and a window
@@ -86,24 +129,12 @@ func rotate(set []dns.RR, k int, turn uint64) []dns.RR {
 	return set[lo : lo+k : lo+k]
 }
 
-// addressTail returns where the address set of an A or AAAA answer starts in rrs (after the CNAMEs
-// that lead to it), and the length of its records' data; len(rrs) for other answers. The answer
-// of such a query is the chain, then one RRset of the asked type, so only the chain is walked:
-// the cost does not grow with the set.
-func addressTail(rrs []dns.RR, qtype uint16) (start, rdlen int) {
-	switch qtype {
-	case dns.TypeA:
-		rdlen = 4
-	case dns.TypeAAAA:
-		rdlen = 16
-	default:
-		return len(rrs), 0
-	}
+// chainLen is the number of CNAMEs that lead rrs: the answer of a query is the chain, then one
+// RRset of the asked type, so only the chain is walked and the cost does not grow with the set.
+func chainLen(rrs []dns.RR) int {
+	start := 0
 	for start < len(rrs) && rrs[start].Header().Rrtype == dns.TypeCNAME {
 		start++
 	}
-	if start == len(rrs) || rrs[start].Header().Rrtype != qtype || rrs[len(rrs)-1].Header().Rrtype != qtype {
-		return len(rrs), 0
-	}
-	return start, rdlen
+	return start
 }

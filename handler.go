@@ -24,8 +24,12 @@ const (
 const maxChase = 8
 
 type answer struct {
-	outcome   outcome
-	rrs       []dns.RR
+	outcome outcome
+	rrs     []dns.RR
+	// set is the RRset that a chase reached, behind the CNAMEs in rrs, left in its shared array
+	// until fit joins what the client's buffer holds of it (fit.go): no per-query copy of a large
+	// set behind an ExternalName.
+	set       []dns.RR
 	extra     []dns.RR
 	truncated bool // cut to fit the client's buffer (fit.go)
 }
@@ -127,16 +131,17 @@ func (cd *ClusterDNS) chase(ctx context.Context, state request.Request, cname *d
 		target := cname.Target
 		if cd.match(target) != "" {
 			next := cd.lookup(target, qtype)
-			out.rrs = append(out.rrs, next.rrs...)
-			out.extra = append(out.extra, next.extra...)
 			out.outcome = next.outcome
 			if next.outcome == nameError {
 				return out, dns.RcodeNameError
 			}
 			var more bool
 			if cname, more = firstCNAME(next.rrs); !more || qtype == dns.TypeCNAME {
+				// CNAMEs carry no glue: the target's is the answer's.
+				out.set, out.extra = next.rrs, next.extra
 				return out, dns.RcodeSuccess
 			}
+			out.rrs = append(out.rrs, cname)
 			continue
 		}
 		resp, err := cd.upstream.Lookup(ctx, state, target, qtype)

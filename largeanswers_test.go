@@ -18,6 +18,9 @@ const bigEndpoints = 3000
 
 const bigName = "big.default.svc.cluster.local."
 
+// bigAlias is an ExternalName service whose CNAME points at bigName.
+const bigAlias = "alias.default.svc.cluster.local."
+
 // bigHeadless is a headless service "big" with n ready IPv4 endpoints, and an ExternalName "alias"
 // that points at it (a CNAME chain in front of the address set).
 func bigHeadless(n int) string {

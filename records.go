@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -220,33 +221,41 @@ func (b *builder) clusterIPLazy(svc *model.Service, list []*model.EndpointSlice)
 	}
 }
 
-// headlessSRV builds, on demand, the N x M SRV at a headless service's name: the kubernetes plugin answers
-// them, the spec names only _port._proto, and precomputed they would cost memory per endpoint.
+// headlessSRV builds, on demand, the N x M SRV at a headless service's name: the kubernetes plugin
+// answers them, the spec names only _port._proto, and precomputed they would cost memory per
+// endpoint in every service, asked or not. Once built they are kept, as the zonal answers are: a
+// service of thousands of endpoints would otherwise build thousands of records for every query.
+// They go with the service's own records, which every change to its slices rebuilds.
 func (b *builder) headlessSRV(list []*model.EndpointSlice) func(name, label string) ([]index.Set, bool) {
+	var (
+		once sync.Once
+		sets []index.Set
+	)
 	return func(name, label string) ([]index.Set, bool) {
 		if label != "" {
 			return nil, false
 		}
-		var out setBuilder
-		for _, e := range out.readyEndpoints(list) {
-			target := e.label + "." + name
-			glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
-			for _, p := range e.ports {
-				b.srvGlue(&out, name, p, target, glue)
+		once.Do(func() {
+			var out setBuilder
+			for _, e := range out.readyEndpoints(list) {
+				target := e.label + "." + name
+				glue := []dns.RR{b.addr(&out.slab, target, e.addr)}
+				for _, p := range e.ports {
+					b.srvGlue(&out, name, p, target, glue)
+				}
 			}
-		}
-		setSRVWeights(out.list)
-		return out.done(), true
+			setSRVWeights(out.list)
+			sets = out.done()
+		})
+		return sets, true
 	}
 }
 
 // srv adds an SRV at owner for port p targeting target, once per target and port.
 func (b *builder) srv(out *setBuilder, owner string, p model.Port, target string) {
 	s := out.add(owner, dns.TypeSRV, nil)
-	for _, rr := range s.rrs {
-		if r := rr.(*dns.SRV); r.Target == target && r.Port == p.Port {
-			return
-		}
+	if !out.first(srvKey{owner, target, int32(p.Port)}) {
+		return
 	}
 	rr := take(&out.srv)
 	*rr = dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Port: p.Port, Target: target}
@@ -255,14 +264,9 @@ func (b *builder) srv(out *setBuilder, owner string, p model.Port, target string
 
 // srvGlue adds an SRV like srv, with glue the first time it targets target.
 func (b *builder) srvGlue(out *setBuilder, owner string, p model.Port, target string, glue []dns.RR) {
-	s := out.add(owner, dns.TypeSRV, nil)
-	newTarget := true
-	for _, rr := range s.rrs {
-		newTarget = newTarget && rr.(*dns.SRV).Target != target
-	}
 	b.srv(out, owner, p, target)
-	if newTarget {
-		s = out.add(owner, dns.TypeSRV, nil)
+	if out.first(srvKey{owner, target, glueKey}) {
+		s := out.add(owner, dns.TypeSRV, nil)
 		s.extra = append(s.extra, glue...)
 	}
 }

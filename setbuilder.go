@@ -24,6 +24,9 @@ type setBuilder struct {
 	seen    map[netip.Addr]bool   // readyEndpoints' scratch
 	claimed []claimedEndpoint     // headlessSlice's scratch
 	ports   map[model.Port]string // headlessSlice's scratch
+	// srvs are the SRV records and glue already added, so that a service of thousands of
+	// endpoints is built in one pass, not by a scan of its set per record.
+	srvs map[srvKey]struct{}
 	// claims span the builds of one service's slices: done leaves them, reset starts them over.
 	claims claims
 }
@@ -74,6 +77,15 @@ type building struct {
 	lazy  func(name, label string) ([]index.Set, bool)
 }
 
+// srvKey is an SRV record added at owner for target and port, or with port glueKey, the glue of
+// target added at owner.
+type srvKey struct {
+	owner, target string
+	port          int32
+}
+
+const glueKey = -1
+
 type setKey struct {
 	name string
 	t    uint16
@@ -95,6 +107,18 @@ func (s *setBuilder) add(name string, t uint16, rr dns.RR) *building {
 		s.list[i].rrs = append(s.list[i].rrs, rr)
 	}
 	return &s.list[i]
+}
+
+// first records k and reports whether it is new to the build.
+func (s *setBuilder) first(k srvKey) bool {
+	if _, ok := s.srvs[k]; ok {
+		return false
+	}
+	if s.srvs == nil {
+		s.srvs = map[srvKey]struct{}{}
+	}
+	s.srvs[k] = struct{}{}
+	return true
 }
 
 // grow appends a building, reusing the arrays of the one a previous build left in that place.
@@ -129,6 +153,9 @@ func (s *setBuilder) done() []index.Set {
 	all := make([]dns.RR, 0, n)
 	out := make([]index.Set, len(s.list))
 	for i, b := range s.list {
+		if b.t == dns.TypeSRV {
+			index.SortGlued(b.rrs, b.extra)
+		}
 		start := len(all)
 		all = append(append(all, b.rrs...), b.extra...)
 		out[i] = index.Set{
@@ -149,6 +176,7 @@ func (s *setBuilder) reset() {
 	}
 	s.list = s.list[:0]
 	clear(s.at)
+	clear(s.srvs)
 	s.slab = slab{}
 	clear(s.glue)
 	s.glue = s.glue[:0]

@@ -386,5 +386,8 @@ func joined(contribs [][]Set, t uint16) Set {
 		m.RRs = append(m.RRs, s.Extra()...)
 		m.Glue += s.Glue
 	}
+	if t == dns.TypeSRV {
+		SortGlued(m.Answer(), m.Extra())
+	}
 	return m
 }

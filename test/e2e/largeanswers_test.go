@@ -27,7 +27,12 @@ func largeIP(i int) netip.Addr {
 // exchangeSized sends qname A over UDP with an EDNS buffer of size bytes (none when 0), and reads
 // the answer into a 64 KiB buffer, so that its real size on the wire is seen.
 func exchangeSized(addr, qname string, size uint16) (*dns.Msg, int, error) {
-	m := new(dns.Msg).SetQuestion(qname, dns.TypeA)
+	return exchangeSizedType(addr, qname, dns.TypeA, size)
+}
+
+// exchangeSizedType is exchangeSized for a question of type qtype.
+func exchangeSizedType(addr, qname string, qtype, size uint16) (*dns.Msg, int, error) {
+	m := new(dns.Msg).SetQuestion(qname, qtype)
 	if size > 0 {
 		m.SetEdns0(size, false)
 	}
@@ -49,7 +54,7 @@ func exchangeSized(addr, qname string, size uint16) (*dns.Msg, int, error) {
 	buf := make([]byte, dns.MaxMsgSize)
 	n, err := conn.Read(buf)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s A over udp, buffer %d: %w", qname, size, err)
+		return nil, 0, fmt.Errorf("%s %s over udp, buffer %d: %w", qname, dns.TypeToString[qtype], size, err)
 	}
 	r := new(dns.Msg)
 	if err := r.Unpack(buf[:n]); err != nil {
@@ -242,6 +247,7 @@ func TestLargeAnswers(t *testing.T) {
 			}
 		})
 	}
+	largeSRV(t, plain, ref, fitted, ns, name)
 	t.Run("clusterdns and the kubernetes plugin: same rcode, TC and record count", func(t *testing.T) {
 		for _, size := range []uint16{0, 1232, 4096} {
 			a, _, errA := exchangeSized(plain.addr, qname, size)

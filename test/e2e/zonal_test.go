@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,6 +134,25 @@ func zonalQuestions() []question {
 	)
 }
 
+// zonalFixtures are the zonal comparisons' objects, created once per run for every test that
+// asks zonal names.
+var zonalFixtures struct {
+	once sync.Once
+	ok   bool
+}
+
+func zonalObjects(ctx context.Context, t *testing.T, s *suite) {
+	t.Helper()
+	zonalFixtures.once.Do(func() {
+		createZonalObjects(ctx, t, s)
+		createZonalNodes(ctx, t, s)
+		zonalFixtures.ok = true
+	})
+	if !zonalFixtures.ok {
+		t.Fatal("the zonal objects could not be created (see the first test that asked for them)")
+	}
+}
+
 // TestZonalMatchesTheKubernetesPlugin asks clusterdns and the kubernetes plugin, both with zonal,
 // every zonal name shape over UDP and TCP: of endpoints whose zones a test wrote (db) and of
 // endpoints whose zones the EndpointSlice controller copied from their nodes (web).
@@ -140,14 +160,20 @@ func TestZonalMatchesTheKubernetesPlugin(t *testing.T) {
 	s := needLive(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	createZonalObjects(ctx, t, s)
-	createZonalNodes(ctx, t, s)
+	zonalObjects(ctx, t, s)
 
 	o := s.corefileOptions()
 	o.stanza = []string{"zonal"}
 	ours := s.startExtraCoreDNS(t, "zonal", o)
 	ref := s.reference(t, "zonal-reference", o)
-	// Both have every endpoint, and the zones the controller copied from the nodes.
+	waitZonal(ctx, t, ours, ref)
+	compareWithReference(t, ours, ref, zonalQuestions(), zonalDeliberate())
+}
+
+// waitZonal waits until each instance is ready and answers with every endpoint, and the zones the
+// controller copied from the nodes.
+func waitZonal(ctx context.Context, t *testing.T, cs ...*coreDNS) {
+	t.Helper()
 	probe := "us-east-1a.pin._zone.db." + zonalNamespace + ".svc." + zone
 	dotted := "us-west-2.b.pin._zone.web." + zonalNamespace + ".svc." + zone
 	all := "nowhere.prefer._zone.web." + zonalNamespace + ".svc." + zone
@@ -155,7 +181,7 @@ func TestZonalMatchesTheKubernetesPlugin(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		every = append(every, aKey(all, netip.MustParseAddr(fmt.Sprintf("10.246.2.%d", i))))
 	}
-	for _, c := range []*coreDNS{ours, ref} {
+	for _, c := range cs {
 		if err := c.waitReady(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -172,16 +198,19 @@ func TestZonalMatchesTheKubernetesPlugin(t *testing.T) {
 			}
 		}
 	}
+}
 
+// zonalDeliberate are the deliberate differences among zonalQuestions (each in the README).
+func zonalDeliberate() map[question]string {
 	svc := func(name string) string { return name + "." + zonalNamespace + ".svc." + zone }
 	rfc8020 := "an empty non-terminal above zonal names is NODATA (RFC 8020), not NXDOMAIN"
 	noService := "a headless service without ready endpoints does not exist (spec 2.5.1): nothing below it can exist (RFC 8020)"
-	compareWithReference(t, ours, ref, zonalQuestions(), map[question]string{
+	return map[question]string{
 		{"_zone." + svc("db"), dns.TypeA}:                     rfc8020,
 		{"_zone." + svc("web"), dns.TypeAAAA}:                 rfc8020,
 		{"pin._zone." + svc("db"), dns.TypeA}:                 rfc8020,
 		{"prefer._zone." + svc("db"), dns.TypeSRV}:            rfc8020,
 		{"us-east-1a.pin._zone." + svc("drained"), dns.TypeA}: noService,
 		{"nowhere.prefer._zone." + svc("drained"), dns.TypeA}: noService,
-	})
+	}
 }

@@ -24,6 +24,7 @@ type pools struct {
 	clusterIP []cluster.Service // not headless
 	headless  []cluster.Service
 	ipv4Only  []cluster.Service // not headless, not dual-stack
+	imports   *cluster.Imports  // the clusterset's (mcszonal.go)
 }
 
 // mix is what pods send to cluster DNS: mostly service lookups, and search-path misses from
@@ -60,6 +61,11 @@ func pickOf(r *rand.Rand, from []cluster.Service) cluster.Service { return from[
 // writeQueries writes n queries drawn from mix for the fixture to path, the same file (same seed)
 // for every server.
 func writeQueries(path string, f *cluster.Fixture, n int) error {
+	return writeMix(path, mix, fixturePools(f), n)
+}
+
+// fixturePools sorts the fixture's services into the pools the query kinds pick from.
+func fixturePools(f *cluster.Fixture) *pools {
 	p := &pools{}
 	for _, s := range f.Services {
 		switch {
@@ -72,8 +78,13 @@ func writeQueries(path string, f *cluster.Fixture, n int) error {
 			p.ipv4Only = append(p.ipv4Only, s)
 		}
 	}
+	return p
+}
+
+// writeMix writes n queries drawn from kinds, picking from p, to path, with a fixed seed.
+func writeMix(path string, kinds []queryKind, p *pools, n int) error {
 	if len(p.headless) == 0 || len(p.ipv4Only) == 0 {
-		return fmt.Errorf("fixture of %d services has no headless or no IPv4-only service", len(f.Services))
+		return fmt.Errorf("fixture of %d services has no headless or no IPv4-only service", len(p.clusterIP)+len(p.headless))
 	}
 	file, err := os.Create(path)
 	if err != nil {
@@ -82,12 +93,12 @@ func writeQueries(path string, f *cluster.Fixture, n int) error {
 	w := bufio.NewWriter(file)
 	r := rand.New(rand.NewPCG(1, 2))
 	total := 0
-	for _, k := range mix {
+	for _, k := range kinds {
 		total += k.weight
 	}
 	for range n {
 		x := r.IntN(total)
-		for _, k := range mix {
+		for _, k := range kinds {
 			if x < k.weight {
 				fmt.Fprintln(w, k.pick(r, p))
 				break

@@ -161,6 +161,7 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 		rl.Took.Round(time.Millisecond), requestCounts(rl.Relists))
 	writeKubeadm(b, r)
 	writeAPICost(b, r)
+	writeMCSZonal(b, r)
 	writeTargets(b, r)
 	for _, pr := range r.Profiles {
 		fmt.Fprintf(b, "<details><summary>%s (%s)</summary>\n\n```\n%s\n```\n</details>\n\n", pr.Title, pr.Path, pr.Top)

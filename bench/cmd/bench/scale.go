@@ -24,6 +24,7 @@ type scaleResult struct {
 	Memory              map[string]memory
 	Throughput          *throughput
 	Kubeadm             *throughput // in kubeadm's default Corefile
+	MCSZonal            *throughput // with multicluster and zonal, on their mix (mcszonal.go)
 	Latency             *latency
 	Programming         *programming
 	Relist              *relist
@@ -118,6 +119,9 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 		r.Profiles = append(r.Profiles, p)
 	}
 	if r.Kubeadm, err = measureKubeadm(ctx, bin, cfg.early, dir, cp.Kubeconfig, queries, cfg.rounds, cfg.duration, os.Stderr); err != nil {
+		return nil, err
+	}
+	if r.MCSZonal, err = measureMCSZonal(ctx, cp.RESTConfig, f, cfg.perService, bin, dir, cp.Kubeconfig, cfg.rounds, cfg.duration, os.Stderr); err != nil {
 		return nil, err
 	}
 	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[kubernetesPlugin]))

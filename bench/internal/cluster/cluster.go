@@ -58,6 +58,9 @@ func serviceName(i int) string { return fmt.Sprintf("svc-%05d", i) }
 // podName is the pod behind endpoint j of service: what the endpoint's targetRef names.
 func podName(service string, j int) string { return fmt.Sprintf("%s-%d", service, j) }
 
+// Zones are the topology zones of the endpoints, round robin: zonal names pick one of them.
+var Zones = []string{"zone-a", "zone-b", "zone-c"}
+
 // ports are the named ports of every service: SRV queries ask for _http._tcp and _grpc._tcp.
 var ports = []struct {
 	name         string

@@ -154,6 +154,7 @@ func endpointSlice(s Service, family discoveryv1.AddressType, i, first, last, pe
 		if s.Headless {
 			ep.Hostname = ptr.To(fmt.Sprintf("web-%d", j))
 		}
+		ep.Zone = ptr.To(Zones[j%len(Zones)])
 		slice.Endpoints = append(slice.Endpoints, ep)
 	}
 	return slice
