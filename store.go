@@ -42,6 +42,7 @@ type store struct {
 	podAddrs   map[string]*podAddrs // namespace -> its pods, kept: the namespace's names answer from it
 	nPods      int
 	podSeed    maphash.Seed
+	clients    *clientIndex // pod address -> pod, when client identity is on (see clientindex.go)
 	nsObjects  map[string]bool
 	nsServices map[string]int         // services per namespace: a namespace with services exists
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
@@ -279,6 +280,9 @@ func (s *store) removeSlice(sl *model.EndpointSlice) {
 func (s *store) UpsertPod(p *model.Pod) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.clients != nil {
+		s.clients.set(p)
+	}
 	if !s.opts.podsVerify {
 		return
 	}
@@ -291,6 +295,9 @@ func (s *store) UpsertPod(p *model.Pod) {
 func (s *store) DeletePod(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.clients != nil {
+		s.clients.remove(namespace, name)
+	}
 	if a, ok := s.podAddrs[namespace]; ok && a.remove(name) {
 		s.nPods--
 		s.changed()
@@ -329,6 +336,9 @@ func (s *store) Retain(kind source.Kind, namespace string, listed []source.Objec
 	defer s.mu.Unlock()
 	defer s.changed()
 	if kind == source.Pods {
+		if s.clients != nil {
+			s.clients.retain(namespace, listed)
+		}
 		names := map[string][]string{} // pods are known by their names' hashes, per namespace
 		for _, k := range listed {
 			names[k.Namespace] = append(names[k.Namespace], k.Name)
@@ -401,6 +411,9 @@ func (s *store) Replace(snap *model.Snapshot) {
 		a.clear()
 	}
 	s.nPods = 0
+	if s.clients != nil {
+		s.clients.replace(snap.Pods)
+	}
 	if s.opts.podsVerify {
 		for _, p := range snap.Pods {
 			if s.pods(p.Namespace).set(p.Name, p.IPs) {
