@@ -35,6 +35,8 @@ type ClusterDNS struct {
 	pods     podMode
 	upstream *upstream.Upstream
 	store    *store
+	// hostSearch is the host's search list (/etc/resolv.conf), the end of an autopath search list.
+	hostSearch []string
 
 	// src feeds the store; started in OnStartup and stopped in OnShutdown.
 	src  dataSource
@@ -67,10 +69,11 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		return nil, cfg.errAt(pluginName, "no forward zone: at least one (such as cluster.local) names the records")
 	}
 	cd := &ClusterDNS{
-		zones:    b.allZones(),
-		fall:     cfg.fall,
-		pods:     cfg.pods,
-		upstream: upstream.New(),
+		zones:      b.allZones(),
+		fall:       cfg.fall,
+		pods:       cfg.pods,
+		upstream:   upstream.New(),
+		hostSearch: hostSearch(resolvConf),
 	}
 	// Longest first, so that a name matches the most specific zone it is in.
 	sort.SliceStable(cd.zones, func(i, j int) bool { return len(cd.zones[i]) > len(cd.zones[j]) })
@@ -88,7 +91,10 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	}
 	cd.store.counted = countObjects
 	if len(cfg.manifests) > 0 {
-		cd.src = &manifestSource{files: manifests.New(cfg.manifests, cfg.filter, cfg.podNames), at: cfg.at("manifests")}
+		files := manifests.New(cfg.manifests, cfg.filter, cfg.podNames)
+		files.PodLabels = cfg.clientLabels
+		cd.src = &manifestSource{files: files, at: cfg.at("manifests")}
+		cd.identifyClients(len(cfg.clientLabels) > 0 || cfg.pods == podsVerified)
 		return cd, nil
 	}
 	client := cfg.client
@@ -103,12 +109,14 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			PodNames:  cfg.podNames,
 			Endpoints: !cfg.noEndpoints,
 			Pods:      cfg.pods == podsVerified,
+			PodLabels: cfg.clientLabels,
 		},
 	}
 	if cfg.snapshot != "" {
 		src.lastGood = &lastGood{path: cfg.snapshot, maxAge: cfg.snapshotMaxAge, delay: snapshotDelay, keep: cfg.filter}
 	}
 	cd.src = src
+	cd.identifyClients(len(cfg.clientLabels) > 0 || cfg.pods == podsVerified)
 	return cd, nil
 }
 

@@ -53,7 +53,10 @@ func setup(c *caddy.Controller) error {
 	}
 	// Nothing starts here: the source starts in OnStartup and stops in OnShutdown, so that a
 	// reload of the Corefile leaves no watch behind.
-	c.OnStartup(cd.start)
+	c.OnStartup(func() error {
+		cd.identifyClientsFor(dnsserver.GetConfig(c).Handlers())
+		return cd.start()
+	})
 	c.OnShutdown(cd.shutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		cd.Next = next
@@ -64,15 +67,17 @@ func setup(c *caddy.Controller) error {
 
 // config is the parsed stanza.
 type config struct {
-	zones       []string
-	ttl         uint32
-	pods        podMode
-	podNames    bool
-	noEndpoints bool
-	ignoreEmpty bool
-	filter      source.Filter
-	manifests   []string
-	fall        fall.F
+	zones    []string
+	ttl      uint32
+	pods     podMode
+	podNames bool
+	// clientLabels are the pod labels given as client-label/<label> metadata (client_labels).
+	clientLabels []string
+	noEndpoints  bool
+	ignoreEmpty  bool
+	filter       source.Filter
+	manifests    []string
+	fall         fall.F
 
 	client         kube.ClientConfig
 	startupTimeout time.Duration
@@ -159,6 +164,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "no argument")
 		}
 		cfg.podNames = true
+	case "client_labels":
+		if len(args) == 0 {
+			return arity(c, dir, "one or more pod label names")
+		}
+		cfg.clientLabels = slices.Compact(slices.Sorted(slices.Values(args)))
 	case "noendpoints":
 		if len(args) != 0 {
 			return arity(c, dir, "no argument")
