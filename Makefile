@@ -1,6 +1,7 @@
 # clusterdns: build, run and test.
 #
 #   make coredns   custom CoreDNS with the clusterdns plugin -> build/coredns
+#   make coredns PLACE=early   clusterdns before cache instead of kubernetes -> build/coredns-early
 #   make run       serve the example cluster on 127.0.0.1:1053
 #   make test      go vet, every test with -race, then a short fuzz run
 #   make fuzz-long every fuzz target for FUZZ_LONG_TIME each (not part of make test)
@@ -9,6 +10,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 GO          ?= go
+# Where clusterdns goes in plugin.cfg: default (before kubernetes) or early (before cache).
+PLACE       ?= default
 COREDNS     := build/coredns
 TEST_TIMEOUT ?= 60m
 FUZZ_TARGETS ?= FuzzServeDNS
@@ -31,7 +34,7 @@ all: coredns
 # Always delegated to the script: it is incremental (reuses build/coredns-src,
 # only regenerates/tidies when needed) and go build's cache does the rest.
 coredns:
-	bash plugin/build.sh
+	PLACE=$(PLACE) bash plugin/build.sh
 
 run: coredns
 	@echo "Serving examples/cluster.yaml on 127.0.0.1:$(DEMO_PORT) (Ctrl-C to stop). Try:"

@@ -33,6 +33,7 @@ type ClusterDNS struct {
 	zones    []string // every zone served, lower case, longest first
 	fall     fall.F
 	pods     podMode
+	zonal    bool // zonal names with a dotted topology zone are looked up past Synthesize
 	upstream *upstream.Upstream
 	store    *store
 	// hostSearch is the host's search list (/etc/resolv.conf), the end of an autopath search list.
@@ -44,6 +45,16 @@ type ClusterDNS struct {
 	// synced is set once the source has delivered a complete data set: until then a name the index
 	// does not know is SERVFAIL, never NXDOMAIN (a false NXDOMAIN is cached by clients).
 	synced atomic.Bool
+	// importsSynced is the same for the clusterset zones, whose ServiceImports come from a
+	// resource of their own (see multicluster.go); true without multicluster.
+	importsSynced atomic.Bool
+	// notify sends NOTIFY when a zone's serial moves, if the transfer plugin is configured.
+	notify *notifier
+
+	// udpFit serves a UDP answer too large for the client a rotated window of its addresses, without
+	// TC (the udp_fit option); fitTurn counts the windows served (fit.go).
+	udpFit  bool
+	fitTurn atomic.Uint64
 }
 
 // dataSource is where the data comes from: manifest files or the Kubernetes API.
@@ -56,12 +67,15 @@ type dataSource interface {
 // newClusterDNS builds the plugin from a validated stanza. nsAddrs are the addresses of
 // ns.dns.<zone>.
 func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
-	b := &builder{ttl: cfg.ttl, insecurePods: cfg.pods == podsInsecure}
+	b := &builder{ttl: cfg.ttl, negTTL: cfg.negTTL, insecurePods: cfg.pods == podsInsecure, zonal: cfg.zonal}
 	for _, z := range cfg.zones {
 		z = strings.ToLower(z)
-		if dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z) {
+		switch {
+		case dns.IsSubDomain("in-addr.arpa.", z) || dns.IsSubDomain("ip6.arpa.", z):
 			b.reverse = append(b.reverse, z)
-		} else {
+		case cfg.isMulticluster(z):
+			b.mcZones = append(b.mcZones, z)
+		default:
 			b.zones = append(b.zones, z)
 		}
 	}
@@ -72,9 +86,12 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		zones:      b.allZones(),
 		fall:       cfg.fall,
 		pods:       cfg.pods,
+		zonal:      cfg.zonal,
 		upstream:   upstream.New(),
+		udpFit:     cfg.udpFit,
 		hostSearch: hostSearch(resolvConf),
 	}
+	cd.importsSynced.Store(len(b.mcZones) == 0)
 	// Longest first, so that a name matches the most specific zone it is in.
 	sort.SliceStable(cd.zones, func(i, j int) bool { return len(cd.zones[i]) > len(cd.zones[j]) })
 	cd.store = newStore(b, storeOptions{
@@ -82,6 +99,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		noEndpoints:        cfg.noEndpoints,
 		ignoreEmpty:        cfg.ignoreEmpty,
 		podsVerify:         cfg.pods == podsVerified,
+		ptrAll:             cfg.ptrAll,
 	}, nsAddrs)
 	cd.store.programmed = func(kind string, since time.Time) {
 		// Changes met during the first sync are old news, not programming latency.
@@ -112,6 +130,9 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			PodLabels: cfg.clientLabels,
 		},
 	}
+	if len(b.mcZones) > 0 {
+		src.imports = &importsSource{connect: kube.NewMCSClient, synced: func() { cd.importsSynced.Store(true) }}
+	}
 	if cfg.snapshot != "" {
 		src.lastGood = &lastGood{path: cfg.snapshot, maxAge: cfg.snapshotMaxAge, delay: snapshotDelay, keep: cfg.filter}
 	}
@@ -135,8 +156,9 @@ func clientDirective(cfg *config) string {
 // Name implements plugin.Handler.
 func (cd *ClusterDNS) Name() string { return pluginName }
 
-// Ready implements the ready plugin's Readiness: ready once the first complete data set is in.
-func (cd *ClusterDNS) Ready() bool { return cd.synced.Load() }
+// Ready implements the ready plugin's Readiness: ready once the first complete data set is in,
+// ServiceImports included with multicluster.
+func (cd *ClusterDNS) Ready() bool { return cd.synced.Load() && cd.importsSynced.Load() }
 
 // start runs the source (OnStartup): setup starts nothing, so that a reload of the Corefile leaves
 // no watch behind.
@@ -147,7 +169,9 @@ func (cd *ClusterDNS) start() error {
 	markSynced := func() {
 		cd.synced.Store(true)
 		synced.Set(1)
+		cd.store.serialsSynced()
 	}
+	cd.notify.start(ctx)
 	if err := cd.src.Start(ctx, cd.store, markSynced); err != nil {
 		cancel()
 		return plugin.Error(pluginName, err)

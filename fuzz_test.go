@@ -18,10 +18,11 @@ func FuzzServeDNS(f *testing.F) {
 		"1-2-3-4.default.pod.cluster.local.", "2001-db8--1.default.pod.cluster.local.", "x.1-2-3-4.default.pod.cluster.local.",
 		"1.0.96.10.in-addr.arpa.", "cluster.local.", "..", "-.pod.cluster.local.", "a..b.cluster.local.",
 		"my-database.default.svc.cluster.local.", "\\046.default.svc.cluster.local.",
+		"a.b.pin._zone.zookeeper-headless.middleware.svc.cluster.local.", "._zone.x.pin._zone.nginx.default.svc.cluster.local.",
 	} {
 		f.Add(seed, dns.TypeA)
 	}
-	cd := newPlugin(f, "pods insecure\nfallthrough in-addr.arpa", exampleCluster)
+	cd := newPlugin(f, "pods insecure\nfallthrough in-addr.arpa\nzonal", exampleCluster)
 	cd.Next = test.NextHandler(dns.RcodeRefused, nil)
 	f.Fuzz(func(t *testing.T, name string, qtype uint16) {
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})

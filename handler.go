@@ -24,9 +24,10 @@ const (
 const maxChase = 8
 
 type answer struct {
-	outcome outcome
-	rrs     []dns.RR
-	extra   []dns.RR
+	outcome   outcome
+	rrs       []dns.RR
+	extra     []dns.RR
+	truncated bool // cut to fit the client's buffer (fit.go)
 }
 
 // ServeDNS implements plugin.Handler. The hit path is a zone match, one index lookup and a write:
@@ -41,12 +42,17 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 	if zone == "" || (q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY) {
 		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
 	}
+	// Zone transfers are the transfer plugin's to serve. Built before cache (make coredns
+	// PLACE=early), clusterdns comes before transfer in the chain and must let them through.
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		return plugin.NextOrFailure(cd.Name(), cd.Next, ctx, w, r)
+	}
 
 	a := cd.lookup(name, q.Qtype)
 	rcode := dns.RcodeSuccess
 	switch a.outcome {
 	case nameError:
-		if !cd.synced.Load() {
+		if !cd.synced.Load() || !cd.zoneSynced(zone) {
 			return dns.RcodeServerFailure, nil
 		}
 		if cd.fallsThrough(name) {
@@ -59,8 +65,10 @@ func (cd *ClusterDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 		}
 	}
 
+	a = cd.fit(request.Request{W: w, Req: r}, a)
 	m := new(dns.Msg)
 	m.SetReply(r)
+	m.Truncated = a.truncated
 	// The plugin is the authority for its zones; SetReply leaves AA unset.
 	m.Authoritative = true
 	m.Rcode = rcode
@@ -81,6 +89,9 @@ func (cd *ClusterDNS) lookup(name string, qtype uint16) answer {
 	sets, ok := cd.store.ix.Lookup(name)
 	if !ok {
 		sets, ok = cd.store.ix.Synthesize(name)
+	}
+	if !ok && cd.zonal {
+		sets, ok = cd.zonalLookup(name)
 	}
 	if !ok {
 		return answer{outcome: nameError}

@@ -14,8 +14,8 @@ import (
 // schemaVersion is the Kubernetes DNS specification version this plugin implements (spec 2.3.1).
 const schemaVersion = "1.1.0"
 
-// SOA timers as CoreDNS's kubernetes plugin sets them; MINIMUM is the TTL (RFC 2308: negative
-// answers are cached for min(SOA TTL, MINIMUM)).
+// SOA timers as CoreDNS's kubernetes plugin sets them; MINIMUM is the negative TTL (RFC 2308
+// section 5: negative answers are cached for min(SOA TTL, MINIMUM)).
 const (
 	soaRefresh = 7200
 	soaRetry   = 1800
@@ -26,8 +26,11 @@ const (
 type builder struct {
 	zones        []string // forward zones, lower case, fully qualified; zones[0] names PTR targets
 	reverse      []string // reverse zones served, lower case, fully qualified
+	mcZones      []string // clusterset zones (multicluster): ServiceImports only
 	ttl          uint32
-	insecurePods bool // pods insecure
+	negTTL       uint32 // the SOA MINIMUM, and the TTL of the SOA that negative answers carry
+	insecurePods bool   // pods insecure
+	zonal        bool   // zonal: <topology-zone>.pin|prefer._zone names of headless services
 }
 
 // service builds the records of one service that are its own, in every zone: every name of a
@@ -53,6 +56,9 @@ func (b *builder) service(out *setBuilder, svc *model.Service, slices []*model.E
 	if svc.Headless {
 		for _, z := range b.zones {
 			out.add(serviceName(svc, z), dns.TypeSRV, nil).lazy = b.headlessSRV(slices)
+			if b.zonal {
+				b.zonalDirectives(out, serviceName(svc, z), slices)
+			}
 		}
 		return out.done()
 	}
@@ -63,22 +69,22 @@ func (b *builder) service(out *setBuilder, svc *model.Service, slices []*model.E
 			v4++
 		}
 	}
-	out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones, b.ptrs(len(svc.ClusterIPs)))
-	for zi, z := range b.zones {
-		b.clusterIP(out, svc, serviceName(svc, z), slices, zi == 0)
+	out.reserve(v4*zones, (len(svc.ClusterIPs)-v4)*zones, namedPorts(svc.Ports)*zones)
+	for _, z := range b.zones {
+		b.clusterIP(out, svc, serviceName(svc, z), slices)
 	}
 	setSRVWeights(out.list)
 	return out.done()
 }
 
 // headlessSlice builds what one EndpointSlice gives its headless service, in every zone: for each
-// ready endpoint its address at the service's name and at its own (spec 2.5.1), its PTR (2.5.5),
-// and for each named port an SRV under _port._proto targeting it (2.5.2) with its address as glue.
-// An address or endpoint name that an earlier slice claimed (out.claims) is answered by that one
+// ready endpoint its address at the service's name and at its own (spec 2.5.1), and for each
+// named port an SRV under _port._proto targeting it (2.5.2) with its address as glue; its PTR is
+// reverseNames'. An address or endpoint name that an earlier slice claimed (out.claims) is answered by that one
 // alone. The SRV weights are left to the caller, which knows the other slices' SRV records.
 func (b *builder) headlessSlice(out *setBuilder, svc *model.Service, sl *model.EndpointSlice) []index.Set {
 	out.claimed = out.claimed[:0]
-	a, aaaa, srv, ptr := 0, 0, 0, 0
+	a, aaaa, srv := 0, 0, 0
 	named := namedPorts(sl.Ports)
 	for i := range sl.Endpoints.Len() {
 		e := sl.Endpoints.At(i)
@@ -93,7 +99,6 @@ func (b *builder) headlessSlice(out *setBuilder, svc *model.Service, sl *model.E
 		}
 		out.claimed = append(out.claimed, ce)
 		if ce.answersAddr {
-			ptr++
 			if e.Addr.Is4() {
 				a += 2 // at the service's name and at the endpoint's
 			} else {
@@ -105,11 +110,11 @@ func (b *builder) headlessSlice(out *setBuilder, svc *model.Service, sl *model.E
 		}
 	}
 	zones := len(b.zones)
-	out.reserve(a*zones, aaaa*zones, srv*zones, b.ptrs(ptr))
+	out.reserve(a*zones, aaaa*zones, srv*zones)
 	if out.ports == nil {
 		out.ports = map[model.Port]string{}
 	}
-	for zi, z := range b.zones {
+	for _, z := range b.zones {
 		base := serviceName(svc, z)
 		clear(out.ports) // one owner string per port, shared by its N records
 		for _, p := range sl.Ports {
@@ -124,9 +129,6 @@ func (b *builder) headlessSlice(out *setBuilder, svc *model.Service, sl *model.E
 				out.add(base, addrType(e.addr), b.addr(&out.slab, base, e.addr))
 				glue = b.addr(&out.slab, name, e.addr)
 				out.add(name, addrType(e.addr), glue)
-				if zi == 0 {
-					b.ptr(out, e.addr, name)
-				}
 			}
 			for pi, p := range sl.Ports {
 				owner, ok := out.ports[p]
@@ -157,14 +159,6 @@ func glued(before []model.Port, p model.Port) bool {
 	return false
 }
 
-// ptrs is how many PTR records to reserve for n addresses: none without a reverse zone.
-func (b *builder) ptrs(n int) int {
-	if len(b.reverse) == 0 {
-		return 0
-	}
-	return n
-}
-
 func namedPorts(ports []model.Port) int {
 	n := 0
 	for _, p := range ports {
@@ -175,14 +169,11 @@ func namedPorts(ports []model.Port) int {
 	return n
 }
 
-// clusterIP adds the virtual IP, an SRV per named port under _port._proto, the PTR of the
-// ClusterIP, and on demand the SRV at the service name and the names of the ready endpoints.
-func (b *builder) clusterIP(out *setBuilder, svc *model.Service, base string, slices []*model.EndpointSlice, withPTR bool) {
+// clusterIP adds the virtual IP, an SRV per named port under _port._proto, and on demand the SRV
+// at the service name and the names of the ready endpoints; the PTRs are reverseNames'.
+func (b *builder) clusterIP(out *setBuilder, svc *model.Service, base string, slices []*model.EndpointSlice) {
 	for _, ip := range svc.ClusterIPs {
 		out.add(base, addrType(ip), b.addr(&out.slab, base, ip))
-		if withPTR {
-			b.ptr(out, ip, base)
-		}
 	}
 	glue := out.addrs(base)
 	for _, p := range svc.Ports {
@@ -276,23 +267,6 @@ func (b *builder) srvGlue(out *setBuilder, owner string, p model.Port, target st
 	}
 }
 
-// ptr adds ip's PTR record when ip falls in a reverse zone this plugin serves.
-func (b *builder) ptr(out *setBuilder, ip netip.Addr, target string) {
-	rev := reverseName(ip)
-	if !b.servesReverse(rev) {
-		return
-	}
-	s := out.add(rev, dns.TypePTR, nil)
-	for _, rr := range s.rrs {
-		if rr.(*dns.PTR).Ptr == target {
-			return
-		}
-	}
-	rr := take(&out.ptr)
-	*rr = dns.PTR{Hdr: b.hdr(rev, dns.TypePTR), Ptr: target}
-	s.rrs = append(s.rrs, rr)
-}
-
 func (b *builder) servesReverse(name string) bool {
 	for _, z := range b.reverse {
 		if index.InZone(name, z) {
@@ -316,6 +290,9 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 		case b.insecurePods:
 			pods.lazy = b.insecurePod
 		}
+	}
+	for _, z := range b.mcZones {
+		out.add(name+".svc."+z, index.Marker, nil) // MCS 2.1: <ns>.svc.<clusterset zone>
 	}
 	return out.done()
 }
@@ -344,6 +321,14 @@ func (b *builder) insecurePod(name, label string) ([]index.Set, bool) {
 	return []index.Set{{Name: name, Type: rr.Header().Rrtype, RRs: []dns.RR{rr}}}, true
 }
 
+// negativeSOA is the SOA that a zone's negative answers carry: TTL and MINIMUM both the negative
+// TTL (RFC 2308 section 3). The SOA asked for itself keeps the TTL of answers: it is data.
+func (b *builder) negativeSOA(soa *dns.SOA) []dns.RR {
+	neg := *soa
+	neg.Hdr.Ttl = b.negTTL
+	return []dns.RR{&neg}
+}
+
 // apex builds a zone's SOA and NS (with glue for ns.dns.<zone>), and for forward zones the
 // dns-version TXT (spec 2.3) and the svc and pod empty non-terminals.
 func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index.Set {
@@ -354,7 +339,7 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	}
 	out.add(zone, dns.TypeSOA, &dns.SOA{
 		Hdr: b.hdr(zone, dns.TypeSOA), Ns: nsName, Mbox: mbox, Serial: serial,
-		Refresh: soaRefresh, Retry: soaRetry, Expire: soaExpire, Minttl: b.ttl,
+		Refresh: soaRefresh, Retry: soaRetry, Expire: soaExpire, Minttl: b.negTTL,
 	})
 	nsRR := &dns.NS{Hdr: b.hdr(zone, dns.TypeNS), Ns: nsName}
 	if b.isReverse(zone) {
@@ -367,16 +352,19 @@ func (b *builder) apex(zone string, serial uint32, nsAddrs []netip.Addr) []index
 	}
 	ns := out.add(zone, dns.TypeNS, nsRR)
 	ns.extra = append(ns.extra, out.addrs(nsName)...)
-	txt := "dns-version." + zone
-	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{schemaVersion}})
+	txt, version := "dns-version."+zone, schemaVersion
+	if slices.Contains(b.mcZones, zone) {
+		version = mcsSchemaVersion
+	}
+	out.add(txt, dns.TypeTXT, &dns.TXT{Hdr: b.hdr(txt, dns.TypeTXT), Txt: []string{version}})
 	out.add("svc."+zone, index.Marker, nil)
 	out.add("pod."+zone, index.Marker, nil)
 	return out.done()
 }
 
-// allZones are the forward zones, then the reverse ones.
+// allZones are the forward zones, then the clusterset and the reverse ones.
 func (b *builder) allZones() []string {
-	return append(append([]string(nil), b.zones...), b.reverse...)
+	return append(append(append([]string(nil), b.zones...), b.mcZones...), b.reverse...)
 }
 
 func (b *builder) isReverse(zone string) bool {
@@ -428,10 +416,12 @@ func setSRVWeights(list []building) {
 // srvWeight is the weight of each of n SRV records at one name: an equal share of 100, at least 1.
 func srvWeight(n int) uint16 { return uint16(max(1, 100/max(n, 1))) }
 
-// readyEndpoint is one ready address with its DNS label and the named ports of its slice.
+// readyEndpoint is one ready address with its DNS label, its topology zone and the ports of its
+// slice.
 type readyEndpoint struct {
 	addr  netip.Addr
 	label string
+	zone  string
 	ports []model.Port
 }
 
@@ -464,7 +454,7 @@ func (s *setBuilder) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoi
 			if label == "" {
 				label = dashed(e.Addr)
 			}
-			s.ready = append(s.ready, readyEndpoint{addr: e.Addr, label: label, ports: sl.Ports})
+			s.ready = append(s.ready, readyEndpoint{addr: e.Addr, label: label, zone: e.Zone, ports: sl.Ports})
 		}
 	}
 	return s.ready

@@ -20,6 +20,8 @@ type serviceEntry struct {
 	own    []index.Set
 	parts  [][]index.Set // each slice's records, beside slices; nil unless headless
 	keys   *endpointKeys // the endpoints' keys of a headless service with several slices
+	// ptrFrom is what its PTR candidates (reverseNames) were last derived from.
+	ptrFrom ptrSource
 }
 
 // taken are the changes that take back everything the entry gave the index.
@@ -61,11 +63,25 @@ func (s *store) rebuildService(key objKey, gone ...[]index.Set) {
 		changes = append(changes, index.Change{New: p})
 	}
 	s.ix.SwapAll(changes...)
+	s.syncPTRs(key, &e)
 	if e.svc == nil && len(e.slices) == 0 {
 		delete(s.services, key)
 		return
 	}
 	s.services[key] = e
+}
+
+// syncPTRs moves the PTR candidates of the service at key to its current objects: only the
+// slices that changed since the last sync are counted again.
+func (s *store) syncPTRs(key objKey, e *serviceEntry) {
+	var to ptrSource
+	if e.svc != nil && s.exposed(key.namespace) {
+		to = ptrSource{svc: e.svc, slices: e.slices}
+	}
+	if changes := s.ptrs.update(e.ptrFrom, to, s.opts.ignoreEmpty); len(changes) > 0 {
+		s.ix.SwapAll(changes...)
+	}
+	e.ptrFrom = to
 }
 
 // rebuildOwn replaces the service's own records only: its slices' records stay.
@@ -74,6 +90,7 @@ func (s *store) rebuildOwn(key objKey) {
 	own := s.b.service(&s.build, e.svc, e.slices, s.opts.ignoreEmpty)
 	s.ix.Swap(e.own, own)
 	e.own = own
+	s.syncPTRs(key, &e)
 	s.services[key] = e
 }
 
@@ -151,6 +168,7 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 	}
 	s.ix.SwapAll(changes...)
 	e.own, e.parts = own, parts
+	s.syncPTRs(key, &e)
 	s.services[key] = e
 	return true
 }

@@ -36,13 +36,12 @@ type slab struct {
 	a    []dns.A
 	aaaa []dns.AAAA
 	srv  []dns.SRV
-	ptr  []dns.PTR
 	ip   []byte
 }
 
-func (s *slab) reserve(a, aaaa, srv, ptr int) {
+func (s *slab) reserve(a, aaaa, srv int) {
 	s.a, s.aaaa = make([]dns.A, 0, a), make([]dns.AAAA, 0, aaaa)
-	s.srv, s.ptr = make([]dns.SRV, 0, srv), make([]dns.PTR, 0, ptr)
+	s.srv = make([]dns.SRV, 0, srv)
 	s.ip = make([]byte, 0, 4*a+16*aaaa)
 }
 

@@ -14,7 +14,7 @@ import (
 func TestRecordsOutliveAFullSlab(t *testing.T) {
 	b := &builder{ttl: 5}
 	var s slab
-	s.reserve(1, 0, 0, 0)
+	s.reserve(1, 0, 0)
 	want := map[string]string{"a.": "10.0.0.1", "b.": "10.0.0.2", "c.": "fd00::3"}
 	var got []dns.RR
 	for _, name := range []string{"a.", "b.", "c."} { // b and c were not reserved

@@ -34,6 +34,9 @@ const (
 	// maxTTL bounds ttl as the kubernetes plugin does: cluster data changes, long TTLs serve stale
 	// answers.
 	maxTTL = 3600
+	// maxDefaultNegativeTTL caps the negative TTL that ttl SECONDS implies: a name that appears (a
+	// StatefulSet peer during a scale-up) must not stay cached as NXDOMAIN for the positive TTL.
+	maxDefaultNegativeTTL = 5
 	// defaultStartupTimeout is how long startup waits for the first sync, as the kubernetes plugin.
 	defaultStartupTimeout = 5 * time.Second
 )
@@ -54,9 +57,11 @@ func setup(c *caddy.Controller) error {
 	// Nothing starts here: the source starts in OnStartup and stops in OnShutdown, so that a
 	// reload of the Corefile leaves no watch behind.
 	c.OnStartup(func() error {
+		cd.findTransfer(c)
 		cd.identifyClientsFor(dnsserver.GetConfig(c).Handlers())
-		return cd.start()
+		return nil
 	})
+	c.OnStartup(cd.start)
 	c.OnShutdown(cd.shutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		cd.Next = next
@@ -67,17 +72,23 @@ func setup(c *caddy.Controller) error {
 
 // config is the parsed stanza.
 type config struct {
-	zones    []string
-	ttl      uint32
-	pods     podMode
-	podNames bool
+	zones       []string
+	ttl         uint32
+	negTTL      uint32 // TTL and SOA MINIMUM of negative answers
+	ptrAll      bool   // ptr all
+	pods        podMode
+	podNames    bool
+	noEndpoints bool
+	zonal       bool
+	ignoreEmpty bool
+	udpFit      bool
+	filter      source.Filter
+	manifests   []string
+	fall        fall.F
+	// multicluster are the clusterset zones (Multi-Cluster Services), among zones.
+	multicluster []string
 	// clientLabels are the pod labels given as client-label/<label> metadata (client_labels).
 	clientLabels []string
-	noEndpoints  bool
-	ignoreEmpty  bool
-	filter       source.Filter
-	manifests    []string
-	fall         fall.F
 
 	client         kube.ClientConfig
 	startupTimeout time.Duration
@@ -112,7 +123,7 @@ func parse(c *caddy.Controller) (*ClusterDNS, error) {
 }
 
 func parseStanza(c *caddy.Controller) (*config, error) {
-	cfg := &config{ttl: defaultTTL, startupTimeout: defaultStartupTimeout, file: c.File(), lines: map[string]int{pluginName: c.Line()}}
+	cfg := &config{ttl: defaultTTL, negTTL: min(defaultTTL, maxDefaultNegativeTTL), startupTimeout: defaultStartupTimeout, file: c.File(), lines: map[string]int{pluginName: c.Line()}}
 	cfg.zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
 	for c.NextBlock() {
 		if err := cfg.parseDirective(c); err != nil {
@@ -128,14 +139,15 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 	args := c.RemainingArgs()
 	switch dir {
 	case "ttl":
+		return cfg.parseTTL(c, args)
+	case "ptr":
 		if len(args) != 1 {
-			return arity(c, dir, "one number of seconds")
+			return arity(c, dir, "one or all")
 		}
-		n, err := strconv.ParseUint(args[0], 10, 32)
-		if err != nil || n > maxTTL {
-			return c.Errf("ttl must be a number of seconds from 0 to %d, not %q", maxTTL, args[0])
+		if args[0] != "one" && args[0] != "all" {
+			return c.Errf("ptr must be one (a single name per address) or all (every name), not %q", args[0])
 		}
-		cfg.ttl = uint32(n)
+		cfg.ptrAll = args[0] == "all"
 	case "namespaces":
 		if len(args) == 0 {
 			return arity(c, dir, "one or more namespaces")
@@ -174,6 +186,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "no argument")
 		}
 		cfg.noEndpoints = true
+	case "zonal":
+		if len(args) != 0 {
+			return arity(c, dir, "no argument")
+		}
+		cfg.zonal = true
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(args)
 	case "ignore":
@@ -181,6 +198,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "empty_service")
 		}
 		cfg.ignoreEmpty = true
+	case "udp_fit":
+		if len(args) != 0 {
+			return arity(c, dir, "no argument")
+		}
+		cfg.udpFit = true
 	case "manifests":
 		if len(args) == 0 {
 			return arity(c, dir, "one or more files or folders")
@@ -259,6 +281,13 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			}
 			cfg.snapshotMaxAge = d
 		}
+	case "multicluster":
+		if len(args) == 0 {
+			return arity(c, dir, "one or more clusterset zones, such as clusterset.local")
+		}
+		for _, z := range plugin.OriginsFromArgsOrServerBlock(args, nil) {
+			cfg.multicluster = append(cfg.multicluster, strings.ToLower(z))
+		}
 	default:
 		return c.Errf("unknown property %q", dir)
 	}
@@ -278,6 +307,13 @@ func (cfg *config) validate() error {
 	}
 	if cfg.client.TLSCert != "" && cfg.client.Endpoint == "" {
 		return cfg.errAt("tls", "tls goes with endpoint; a kubeconfig carries its own credentials")
+	}
+	if cfg.zonal && cfg.noEndpoints {
+		// Zonal names answer endpoints, which noendpoints does not watch.
+		return cfg.errAt("zonal", "zonal answers endpoints: remove noendpoints")
+	}
+	if err := cfg.validateMulticluster(); err != nil {
+		return err
 	}
 	if len(cfg.filter.Namespaces) > 0 && cfg.filter.NamespaceLabels != nil {
 		return cfg.errAt("namespace_labels", "namespaces and namespace_labels exclude each other")

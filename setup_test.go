@@ -33,6 +33,7 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 		{"pods two modes", "pods insecure verified", 3, "pods"},
 		{"endpoint_pod_names with argument", "endpoint_pod_names yes", 3, "endpoint_pod_names"},
 		{"noendpoints with argument", "noendpoints yes", 3, "noendpoints"},
+		{"udp_fit with argument", "udp_fit 512", 3, "udp_fit"},
 		{"ignore without argument", "ignore", 3, "ignore"},
 		{"ignore unknown argument", "ignore everything", 3, "ignore"},
 		{"manifests without path", "manifests", 3, "manifests"},
@@ -131,6 +132,7 @@ func TestParseOptions(t *testing.T) {
 		endpoint_pod_names
 		noendpoints
 		ignore empty_service
+		udp_fit
 		fallthrough in-addr.arpa
 	}`)
 	if err != nil {
@@ -142,6 +144,9 @@ func TestParseOptions(t *testing.T) {
 	}
 	if got := strings.Join(b.reverse, " "); got != "0.0.10.in-addr.arpa." {
 		t.Errorf("reverse zones = %q (a CIDR is served as its reverse zone)", got)
+	}
+	if !cd.udpFit {
+		t.Error("udp_fit not set")
 	}
 	if b.ttl != 0 || cd.pods != podsVerified {
 		t.Errorf("ttl %d, pods %v", b.ttl, cd.pods)

@@ -17,21 +17,33 @@ import (
 // takes, the answers must be those of the same objects built at once: random changes to the
 // slices of headless services (addresses and hostnames that move between slices and families,
 // ports that change, slices that come and go) are checked, after every change, name by name
-// against a store given the same objects by Replace.
+// against a store given the same objects by Replace. The services share addresses, and one
+// switches between headless and ClusterIP, so that every rank of the PTR precedence wins and
+// loses addresses (ptr one on odd seeds, ptr all on even ones).
 func TestSliceChangesAnswerAsAFullBuild(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4, 5, 6, 7, 8} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, seed))
-			live := newPlugin(t, "", emptyCluster)
+			options := []string{"ptr all", ""}[seed%2]
+			live := newPlugin(t, options, emptyCluster)
 			services := []*model.Service{
 				{Namespace: "ns", Name: "web", Headless: true},
 				{Namespace: "ns", Name: "db", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.7")}},
+				{Namespace: "ns", Name: "api", Headless: true},
 			}
 			for _, svc := range services {
 				live.store.UpsertService(svc)
 			}
 			current := map[string]*model.EndpointSlice{}
 			for step := range 150 {
+				if rng.IntN(12) == 0 {
+					api := &model.Service{Namespace: "ns", Name: "api", Headless: rng.IntN(2) == 0}
+					if !api.Headless {
+						api.ClusterIPs = []netip.Addr{netip.MustParseAddr("10.244.0.1")} // an endpoint's address too
+					}
+					services[2] = api
+					live.store.UpsertService(api)
+				}
 				sl := randomSlice(rng)
 				if rng.IntN(8) == 0 {
 					live.store.DeleteEndpointSlice(sl.Namespace, sl.Name)
@@ -40,7 +52,7 @@ func TestSliceChangesAnswerAsAFullBuild(t *testing.T) {
 					live.store.UpsertEndpointSlice(sl)
 					current[sl.Name] = sl
 				}
-				fresh := newPlugin(t, "", emptyCluster)
+				fresh := newPlugin(t, options, emptyCluster)
 				fresh.store.Replace(&model.Snapshot{Services: services, Slices: sortedSlices(current)})
 				for _, q := range questions(current) {
 					if got, want := answerOf(t, live, q), answerOf(t, fresh, q); got != want {
@@ -52,12 +64,16 @@ func TestSliceChangesAnswerAsAFullBuild(t *testing.T) {
 	}
 }
 
-// randomSlice is a version of one of three slices of web or db, over a few addresses (shared by
-// the slices at times) and hostnames (one pod's two families under one name, as in dual stack).
+// randomSlice is a version of one of three slices of web, db or api, over a few addresses
+// (shared by the slices and the services at times, db's ClusterIP among them) and hostnames (one
+// pod's two families under one name, as in dual stack).
 func randomSlice(rng *rand.Rand) *model.EndpointSlice {
 	svc := "web"
-	if rng.IntN(6) == 0 {
+	switch rng.IntN(6) {
+	case 0:
 		svc = "db"
+	case 1, 2:
+		svc = "api"
 	}
 	name := fmt.Sprintf("%s-%d", svc, rng.IntN(3))
 	var eps []model.Endpoint
@@ -66,6 +82,9 @@ func randomSlice(rng *rand.Rand) *model.EndpointSlice {
 		addr := netip.MustParseAddr(fmt.Sprintf("10.244.0.%d", i))
 		if rng.IntN(3) == 0 {
 			addr = netip.MustParseAddr(fmt.Sprintf("fd00::%d", i))
+		}
+		if rng.IntN(12) == 0 {
+			addr = netip.MustParseAddr("10.96.0.7")
 		}
 		e := model.Endpoint{Addr: addr}
 		if rng.IntN(2) == 0 {
@@ -97,7 +116,8 @@ type question struct {
 // questions are every name the random slices can give, in every type they can have.
 func questions(current map[string]*model.EndpointSlice) []question {
 	names := []string{"web.ns.svc.cluster.local.", "db.ns.svc.cluster.local.", "_http._tcp.web.ns.svc.cluster.local.",
-		"_dns._udp.web.ns.svc.cluster.local.", "_tcp.web.ns.svc.cluster.local.", "_http._tcp.db.ns.svc.cluster.local."}
+		"_dns._udp.web.ns.svc.cluster.local.", "_tcp.web.ns.svc.cluster.local.", "_http._tcp.db.ns.svc.cluster.local.",
+		"api.ns.svc.cluster.local.", "7.0.96.10.in-addr.arpa.", "pod-1.api.ns.svc.cluster.local."}
 	for i := range 6 {
 		names = append(names, fmt.Sprintf("pod-%d.web.ns.svc.cluster.local.", i), fmt.Sprintf("10-244-0-%d.web.ns.svc.cluster.local.", i),
 			fmt.Sprintf("fd00--%d.web.ns.svc.cluster.local.", i), fmt.Sprintf("%d.0.244.10.in-addr.arpa.", i),

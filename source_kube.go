@@ -20,6 +20,8 @@ type kubeSource struct {
 	connect func(kube.ClientConfig) (kubernetes.Interface, error)
 	// lastGood is the snapshot option's file; nil without it.
 	lastGood *lastGood
+	// imports watches ServiceImports (multicluster); nil without it.
+	imports *importsSource
 }
 
 // userAgent names this plugin and the CoreDNS it runs in, so API server audit logs tell it apart.
@@ -40,6 +42,11 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	// The snapshot's names are answered at once; the rest waits for the first sync or the timeout.
 	fromFile := s.lastGood != nil && s.lastGood.load(st)
 	w := kube.Watch(ctx, client, s.watch, st)
+	if s.imports != nil {
+		if err := s.imports.start(ctx, client, s.client, s.watch, st); err != nil {
+			return fmt.Errorf("%s: %w", s.at, err)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		if w.WaitForSync(ctx) {

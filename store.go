@@ -23,6 +23,7 @@ type storeOptions struct {
 	noEndpoints        bool // EndpointSlices are not served
 	ignoreEmpty        bool // ignore empty_service
 	podsVerify         bool // pods verified
+	ptrAll             bool // ptr all: every name that points at an address, not one
 }
 
 // store keeps the slim objects a service's names depend on and rebuilds that service's records
@@ -47,12 +48,18 @@ type store struct {
 	nsServices map[string]int         // services per namespace: a namespace with services exists
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
 	apex       map[string][]index.Set // zone -> its apex names
-	// soas are the zones' SOA records, which every negative answer carries: four answers in ten
-	// are negative, and this spares them an index lookup.
+	mc         imports                // multicluster: ServiceImports and their slices
+	// soas are the zones' SOA records with the negative TTL, which every negative answer carries:
+	// four answers in ten are negative, and this spares them an index lookup.
 	soas    atomic.Pointer[map[string][]dns.RR]
 	nsAddrs []netip.Addr
-	serial  uint32
 	build   setBuilder // every service build's scratch
+	ptrs    *reverseNames
+	// serials are each zone's serial and content; grow says whether the history of served serials
+	// has started; onSerial, if set, is told of a zone whose serial moved (serial.go).
+	serials  map[string]zoneSerial
+	grow     bool
+	onSerial func(zone string)
 
 	// programmed is told, for each EndpointSlice change, how long it took from the change in the
 	// cluster to the answer (the DNS programming latency SLI), by service kind.
@@ -74,7 +81,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 		podSeed:  maphash.MakeSeed(),
 		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
 		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
-		apex: map[string][]index.Set{},
+		apex: map[string][]index.Set{}, ptrs: newReverseNames(b, opts.ptrAll), serials: map[string]zoneSerial{},
 	}
 	s.publishApex()
 	return s
@@ -85,7 +92,8 @@ func (s *store) exposed(namespace string) bool {
 	return !s.opts.namespacesByObject || s.nsObjects[namespace]
 }
 
-// changed republishes the apex serial, reports the object counts and tells whoever watches.
+// changed republishes the apex of zones whose content changed, reports the object counts and
+// tells whoever watches.
 func (s *store) changed() {
 	s.publishApex()
 	s.counted(s.nServices, len(s.slices), s.nPods, len(s.nsObjects))
@@ -126,26 +134,6 @@ func (s *store) snapshot() *model.Snapshot {
 		snap.Pods = append(snap.Pods, a.pods(ns)...)
 	}
 	return snap
-}
-
-// publishApex (re)writes every zone apex when the SOA serial moves. The serial is the time of the
-// last data change, in seconds, so secondaries and caches can tell the data moved.
-func (s *store) publishApex() {
-	serial := uint32(time.Now().Unix())
-	if serial == s.serial {
-		return
-	}
-	s.serial = serial
-	soas := map[string][]dns.RR{}
-	for _, z := range s.b.allZones() {
-		sets := s.b.apex(z, serial, s.nsAddrs)
-		s.ix.Swap(s.apex[z], sets)
-		s.apex[z] = sets
-		if soa, ok := index.Find(sets, dns.TypeSOA); ok {
-			soas[z] = soa.Answer()
-		}
-	}
-	s.soas.Store(&soas)
 }
 
 // soa returns the SOA record of a zone served here.
@@ -374,6 +362,8 @@ func (s *store) Retain(kind source.Kind, namespace string, listed []source.Objec
 				s.deleteNamespace(ns)
 			}
 		}
+	case source.ServiceImports, source.ImportedSlices:
+		s.retainImports(kind, namespace, keep)
 	}
 }
 
@@ -398,10 +388,11 @@ func (s *store) Replace(snap *model.Snapshot) {
 	for key, was := range old {
 		if e, kept := s.services[key]; kept {
 			// Taken back by its rebuild, so that its names never go missing in between.
-			e.own, e.parts = was.own, was.parts
+			e.own, e.parts, e.ptrFrom = was.own, was.parts, was.ptrFrom
 			s.services[key] = e
 		} else {
 			s.ix.SwapAll(was.taken()...)
+			s.ix.SwapAll(s.ptrs.update(was.ptrFrom, ptrSource{}, s.opts.ignoreEmpty)...)
 		}
 	}
 	for key := range s.services {
@@ -451,6 +442,7 @@ func (s *store) exposureChanged(ns string) {
 	if !s.opts.namespacesByObject {
 		return
 	}
+	s.importsExposureChanged(ns)
 	for key := range s.services {
 		if key.namespace == ns {
 			s.rebuildService(key)

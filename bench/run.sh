@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks clusterdns against CoreDNS's kubernetes plugin (make bench): builds build/coredns,
-# installs dnsperf and gnuplot from Debian if missing (needs root), builds bench/cmd/bench and runs
-# it; arguments pass through, e.g.  bash bench/run.sh -scale 1000,10000 -rounds 5
+# Benchmarks clusterdns against CoreDNS's kubernetes plugin (make bench): builds build/coredns and
+# build/coredns-early (PLACE=early), installs dnsperf and gnuplot from Debian if missing (needs
+# root), builds bench/cmd/bench and runs it; arguments pass through, e.g.  bash bench/run.sh -scale 1000,10000 -rounds 5
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,5 +18,6 @@ if ((${#missing[@]})); then
 fi
 
 make --no-print-directory coredns
+make --no-print-directory coredns PLACE=early
 go build -o build/bench ./bench/cmd/bench
 exec build/bench "$@"

@@ -2,15 +2,19 @@
 # Builds a custom CoreDNS binary with the clusterdns plugin compiled in, the
 # way operators do it: through CoreDNS's own plugin.cfg.
 #
-#   bash plugin/build.sh            -> build/coredns
+#   bash plugin/build.sh            -> build/coredns        (clusterdns before kubernetes)
+#   PLACE=early bash plugin/build.sh -> build/coredns-early  (clusterdns before cache)
+#
+# Each place has its own source copy and binary, so that neither build overwrites the other's and
+# switching back and forth regenerates nothing (plugin/place.sh says what each place means).
 #
 # Steps (each one skipped when its inputs did not change):
 #   1. read the CoreDNS version pinned in this repo's go.mod;
 #   2. take that version's source from the Go module cache (go mod download);
-#   3. copy it to build/coredns-src/ (writable) — re-copied only when the
-#      version changes;
-#   4. add "clusterdns:github.com/clusterdns/clusterdns" to plugin.cfg right
-#      before "kubernetes:kubernetes" (every stock plugin is kept);
+#   3. copy it to build/coredns-src/ (build/coredns-src-early/ for PLACE=early,
+#      writable) — re-copied only when the version changes;
+#   4. add "clusterdns:github.com/clusterdns/clusterdns" to plugin.cfg with
+#      plugin/place.sh (every stock plugin is kept);
 #   5. require + replace github.com/clusterdns/clusterdns with this checkout,
 #      then go generate coredns.go (directives) when plugin.cfg changed;
 #   6. `go mod tidy` inside the copy (never in this repo's module) when
@@ -18,7 +22,8 @@
 #   7. CGO_ENABLED=0 go build -o build/coredns, then check `-plugins`.
 #
 # Environment knobs:
-#   COREDNS_OUT   output binary (default: <repo>/build/coredns)
+#   PLACE         default (before kubernetes) or early (before cache)
+#   COREDNS_OUT   output binary (default: <repo>/build/coredns, or build/coredns-early)
 #   FORCE_TIDY=1  run `go mod tidy` in the copy even if nothing changed
 #   FORCE_COPY=1  start from a fresh copy of the CoreDNS source
 set -euo pipefail
@@ -45,13 +50,15 @@ MODULE=$(go list -m -f '{{.Path}}')
 	die "unexpected module path $MODULE in $REPO/go.mod"
 
 BUILD="$REPO/build"
-SRC="$BUILD/coredns-src"
-OUT="${COREDNS_OUT:-$BUILD/coredns}"
+PLACE="${PLACE:-default}"
+case "$PLACE" in
+default) SRC="$BUILD/coredns-src" OUT="${COREDNS_OUT:-$BUILD/coredns}" NEXT_DIRECTIVE=kubernetes ;;
+early) SRC="$BUILD/coredns-src-early" OUT="${COREDNS_OUT:-$BUILD/coredns-early}" NEXT_DIRECTIVE=cache ;;
+*) die "PLACE must be default or early, not '$PLACE'" ;;
+esac
 STAMP_VERSION="$SRC/.clusterdns-coredns-version"
 STAMP_TIDY="$SRC/.clusterdns-tidy-inputs"
 STAMP_GEN="$SRC/.clusterdns-plugin-cfg.sum"
-PLUGIN_LINE="clusterdns:github.com/clusterdns/clusterdns"
-ANCHOR_LINE="kubernetes:kubernetes"
 
 mkdir -p "$BUILD"
 
@@ -94,15 +101,14 @@ fi
 
 cd "$SRC"
 
-# 4. plugin.cfg: clusterdns right before kubernetes, once.
-if grep -qxF "$PLUGIN_LINE" plugin.cfg; then
-	log "plugin.cfg already lists $PLUGIN_LINE"
+# 4. plugin.cfg: clusterdns in its place, once.
+bash "$REPO/plugin/place.sh" "$PLACE" <plugin.cfg >plugin.cfg.tmp || die "cannot place clusterdns in plugin.cfg"
+if cmp -s plugin.cfg plugin.cfg.tmp; then
+	rm plugin.cfg.tmp
+	log "plugin.cfg already places clusterdns ($PLACE)"
 else
-	grep -qxF "$ANCHOR_LINE" plugin.cfg || die "plugin.cfg has no line '$ANCHOR_LINE' to insert before"
-	awk -v add="$PLUGIN_LINE" -v anchor="$ANCHOR_LINE" \
-		'$0 == anchor { print add } { print }' plugin.cfg >plugin.cfg.tmp
 	mv plugin.cfg.tmp plugin.cfg
-	log "plugin.cfg: inserted $PLUGIN_LINE before $ANCHOR_LINE"
+	log "plugin.cfg: placed clusterdns ($PLACE, before $NEXT_DIRECTIVE)"
 fi
 
 # 5. Point CoreDNS at this checkout.
@@ -126,6 +132,9 @@ if [[ ! -f "$STAMP_GEN" || "$(cat "$STAMP_GEN")" != "$CFG_SUM" || ! -f core/plug
 else
 	log "plugin.cfg unchanged; skipping go generate"
 fi
+# The chain runs in the order of this list: check the place that is compiled in.
+[[ "$(grep -A1 -xF $'\t"clusterdns",' core/dnsserver/zdirectives.go | tail -n1)" == $'\t"'"$NEXT_DIRECTIVE"'",' ]] ||
+	die "core/dnsserver/zdirectives.go does not list clusterdns right before $NEXT_DIRECTIVE"
 
 
 # 6. Tidy when the plugin's requirements moved.

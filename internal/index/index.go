@@ -55,6 +55,9 @@ type Index struct {
 	shards [shardCount]shard
 
 	mu sync.Mutex // serialises writers; guards every node's writer fields
+	// sums are each zone's content sum, wire a scratch buffer for its hashes (content.go).
+	sums map[string]uint64
+	wire []byte
 }
 
 type shard struct {
@@ -185,6 +188,8 @@ func (ix *Index) SwapAll(changes ...Change) {
 		return [][]Set{n.sets}
 	}
 	for _, ch := range changes {
+		ix.account(ch.Old, true)
+		ix.account(ch.New, false)
 		for run := range runs(ch.Old) {
 			pending[run[0].Name] = without(contribs(run[0].Name), run)
 		}

@@ -1,6 +1,10 @@
 package model
 
-import "net/netip"
+import (
+	"math"
+	"net/netip"
+	"slices"
+)
 
 // Endpoints are a slice's ready endpoints, packed: each address is 4 bytes (16 when the slice has
 // an IPv6 address) in one array, and names are kept only when some endpoint has one. A large
@@ -9,16 +13,20 @@ import "net/netip"
 type Endpoints struct {
 	addrs []byte
 	names []string // nil, or one per endpoint
-	wide  bool     // 16 bytes per address
+	// zones is nil when no endpoint has a topology zone: a pointer, so that slices without zones
+	// pay 8 bytes for it.
+	zones *endpointZones
+	wide  bool // 16 bytes per address
 }
 
 // NewEndpoints packs list. Address zones are dropped: no endpoint address has one.
 func NewEndpoints(list []Endpoint) Endpoints {
 	var e Endpoints
-	named := false
+	named, zoned := false, false
 	for _, ep := range list {
 		e.wide = e.wide || ep.Addr.Is6()
 		named = named || ep.Name != ""
+		zoned = zoned || ep.Zone != ""
 	}
 	e.addrs = make([]byte, 0, e.width()*len(list))
 	for _, ep := range list {
@@ -35,6 +43,9 @@ func NewEndpoints(list []Endpoint) Endpoints {
 		for i, ep := range list {
 			e.names[i] = ep.Name
 		}
+	}
+	if zoned {
+		e.packZones(list)
 	}
 	return e
 }
@@ -60,5 +71,36 @@ func (e Endpoints) At(i int) Endpoint {
 	if e.names != nil {
 		ep.Name = e.names[i]
 	}
+	if e.zones != nil && e.zones.of[i] > 0 {
+		ep.Zone = e.zones.names[e.zones.of[i]-1]
+	}
 	return ep
+}
+
+// endpointZones are the distinct topology zones of a slice's endpoints and, per endpoint, one plus
+// the index of its zone in them (0 for none). Nearly every endpoint of a cluster spread over zones
+// has one, and a cluster has a few: two bytes per endpoint.
+type endpointZones struct {
+	names []string
+	of    []uint16
+}
+
+// packZones fills zones from list. An API slice holds at most 1,000 endpoints; a list with more
+// than 65,535 distinct zones (only a damaged file could hold one) keeps the first ones.
+func (e *Endpoints) packZones(list []Endpoint) {
+	z := &endpointZones{of: make([]uint16, len(list))}
+	for i, ep := range list {
+		if ep.Zone == "" {
+			continue
+		}
+		k := slices.Index(z.names, ep.Zone)
+		if k < 0 && len(z.names) < math.MaxUint16 {
+			z.names = append(z.names, ep.Zone)
+			k = len(z.names) - 1
+		}
+		if k >= 0 {
+			z.of[i] = uint16(k + 1)
+		}
+	}
+	e.zones = z
 }

@@ -63,6 +63,10 @@ type Endpoint struct {
 	// spec.hostname and a spec.subdomain equal to the service name, as StatefulSet pods do), else
 	// its pod's name when the source was asked to keep pod names, else "".
 	Name string
+	// Zone is the endpoint's topology zone (the slice endpoint's zone field, which the EndpointSlice
+	// controller copies from its node's topology.kubernetes.io/zone label), lower case so that
+	// case-insensitive DNS names compare with ==; "" when unset.
+	Zone string
 }
 
 // Pod is what DNS needs of a v1 Pod: its addresses, for "pods verified" and the client index,

@@ -147,7 +147,7 @@ func (d *decoder) readSlices() []*model.EndpointSlice {
 func (d *decoder) endpoints() model.Endpoints {
 	n := d.uvarint()
 	flags := d.u8()
-	if flags&^(endpointsWide|endpointsNamed) != 0 {
+	if flags&^(endpointsWide|endpointsNamed|endpointsZoned) != 0 {
 		d.fail("unknown endpoint flags %#x", flags)
 	}
 	width := 4
@@ -173,6 +173,11 @@ func (d *decoder) endpoints() model.Endpoints {
 	if flags&endpointsNamed != 0 {
 		for i := range eps {
 			eps[i].Name = d.str()
+		}
+	}
+	if flags&endpointsZoned != 0 {
+		for i := range eps {
+			eps[i].Zone = d.ref()
 		}
 	}
 	d.scratch = eps

@@ -3,11 +3,11 @@
 // still answer. It encodes the model, not API objects, so a file of 10,000 services with 110,000
 // endpoints is about a megabyte and reads in about 12 ms.
 //
-// The format (version 1), all integers unsigned varints unless said otherwise:
+// The format (version 2), all integers unsigned varints unless said otherwise:
 //
-//	magic "clusterdns-snapshot", version byte 1
+//	magic "clusterdns-snapshot", version byte 2
 //	meta: cluster (string), written (time)
-//	string table: count, then each string; namespaces, port names, protocols and label keys and
+//	string table: count, then each string; namespaces, port names, protocols, endpoint zones and label keys and
 //	  values are written once here and referred to by index everywhere else
 //	port list table: count, then each list: count, then per port name index, protocol index, number
 //	namespaces, services, endpoint slices, pods: each a count, then the objects (see encode.go)

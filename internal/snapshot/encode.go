@@ -18,8 +18,9 @@ import (
 //	           addresses, external name, port list reference
 //	slice:     namespace index, name, service (index plus one of the service of that namespace
 //	           and name, else 0 then the name), port list reference, last change (time),
-//	           endpoint count, flags (1 addresses are 16 bytes, 2 names follow), the addresses
-//	           without length bytes, then a name per endpoint if flagged
+//	           endpoint count, flags (1 addresses are 16 bytes, 2 names follow, 4 zones follow),
+//	           the addresses without length bytes, then a name per endpoint if flagged, then a
+//	           zone (string table index) per endpoint if flagged
 //	pod:       namespace index, name, address count and addresses
 //
 // LastChange is kept: when the API is back, a slice that did not change has the same LastChange as
@@ -31,6 +32,7 @@ const (
 
 	endpointsWide  = 1 << 0
 	endpointsNamed = 1 << 1
+	endpointsZoned = 1 << 2
 )
 
 // encoder builds the objects part of a file and, as it goes, the tables that part refers to, which
@@ -146,6 +148,9 @@ func (e *encoder) writeEndpoints(eps model.Endpoints) {
 		if ep.Name != "" {
 			flags |= endpointsNamed
 		}
+		if ep.Zone != "" {
+			flags |= endpointsZoned
+		}
 	}
 	e.objects = binary.AppendUvarint(e.objects, uint64(eps.Len()))
 	e.objects = append(e.objects, flags)
@@ -162,6 +167,12 @@ func (e *encoder) writeEndpoints(eps model.Endpoints) {
 	if flags&endpointsNamed != 0 {
 		for i := range eps.Len() {
 			e.objects = appendString(e.objects, eps.At(i).Name)
+		}
+	}
+	if flags&endpointsZoned != 0 {
+		// A cluster has a few zones and many endpoints: each zone is written once, in the table.
+		for i := range eps.Len() {
+			e.objects = e.ref(e.objects, eps.At(i).Zone)
 		}
 	}
 }

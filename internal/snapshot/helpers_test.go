@@ -36,7 +36,7 @@ func richSnapshot() *model.Snapshot {
 				Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: ip("fd00::1")}, {Addr: ip("fd00::2")}})},
 			{Namespace: "prod", Name: "db-x", Service: "db", Ports: []model.Port{{Protocol: "tcp", Port: 5432}}, LastChange: time.Unix(1_700_000_002, 0).UTC(),
 				Endpoints: model.NewEndpoints([]model.Endpoint{
-					{Addr: ip("10.0.1.1"), Name: "db-0"}, {Addr: ip("fd00::1:2"), Name: "db-1"}, {Addr: ip("10.0.1.3")},
+					{Addr: ip("10.0.1.1"), Name: "db-0", Zone: "us-east-1.a"}, {Addr: ip("fd00::1:2"), Name: "db-1", Zone: "eu-west-1b"}, {Addr: ip("10.0.1.3")},
 				})},
 			{Namespace: "prod", Name: "manual-1", Service: "manual",
 				Endpoints: model.NewEndpoints([]model.Endpoint{{Addr: ip("192.168.1.1")}})},
@@ -63,7 +63,7 @@ func (b body) raw(p ...byte) body    { return append(b, p...) }
 
 // file returns the header, b and its checksum.
 func (b body) file() []byte {
-	f := append([]byte(magic+"\x01"), b...)
+	f := append([]byte(magic+string(rune(version))), b...)
 	return binary.BigEndian.AppendUint32(f, crc32.Checksum(f, castagnoli))
 }
 

@@ -24,8 +24,9 @@ type Meta struct {
 var ErrCorrupt = errors.New("corrupt snapshot")
 
 const (
-	magic   = "clusterdns-snapshot"
-	version = 1
+	magic = "clusterdns-snapshot"
+	// version 2 added endpoint zones; a version 1 file is refused, and the next sync rewrites it.
+	version = 2
 )
 
 // castagnoli is CRC-32C: it finds every burst error up to 32 bits and is computed in hardware.

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -43,14 +44,14 @@ func TestReadReturnsWhatWriteWrote(t *testing.T) {
 	}
 }
 
-func TestReadKeepsAddressFormsAndNamesOfEndpoints(t *testing.T) {
+func TestReadKeepsAddressFormsNamesAndZonesOfEndpoints(t *testing.T) {
 	// reflect.DeepEqual above compares packed bytes; this says what that means to a reader.
 	snap, _, err := Read(write(t, richSnapshot(), richMeta))
 	if err != nil {
 		t.Fatal(err)
 	}
 	eps := snap.Slices[2].Endpoints
-	want := []model.Endpoint{{Addr: ip("10.0.1.1"), Name: "db-0"}, {Addr: ip("fd00::1:2"), Name: "db-1"}, {Addr: ip("10.0.1.3")}}
+	want := []model.Endpoint{{Addr: ip("10.0.1.1"), Name: "db-0", Zone: "us-east-1.a"}, {Addr: ip("fd00::1:2"), Name: "db-1", Zone: "eu-west-1b"}, {Addr: ip("10.0.1.3")}}
 	var got []model.Endpoint
 	for i := range eps.Len() {
 		got = append(got, eps.At(i))
@@ -117,8 +118,8 @@ func TestReadRefusesDamagedFiles(t *testing.T) {
 		{"empty", nil, "not a clusterdns snapshot"},
 		{"wrong magic", append([]byte("clusterdns-snapshoT"), valid[len(magic):]...), "not a clusterdns snapshot"},
 		{"another format", append([]byte("kubernetes-snapshot"), valid[len(magic):]...), "not a clusterdns snapshot"},
-		{"unknown version", append(append([]byte(magic), 2), valid[len(magic)+1:]...), "format version 2"},
-		{"header only", []byte(magic + "\x01"), "truncated"},
+		{"unknown version", append(append([]byte(magic), version+1), valid[len(magic)+1:]...), fmt.Sprintf("format version %d", version+1)},
+		{"header only", []byte(magic + string(rune(version))), "truncated"},
 		{"truncated", valid[:len(valid)-1], "checksum mismatch"},
 		{"truncated in the checksum", valid[:len(valid)-3], "checksum mismatch"},
 		{"a bit flipped", flip(valid, 8*len(valid)/2), "checksum mismatch"},
@@ -141,7 +142,7 @@ func TestReadRefusesDamagedFiles(t *testing.T) {
 		{"service out of range", objects(none, none, slice(body{}.uvarint(1), 0, 0, 0), none).file(), "service 1 of 0"},
 		{"absurd endpoint count", objects(none, none, slice(body{}.uvarint(0).str("s"), 1<<50, 0, 0), none).file(), "endpoints in"},
 		{"16-byte endpoints in 4 bytes", objects(none, none, slice(body{}.uvarint(0).str("s"), 1, endpointsWide, 4), none).file(), "endpoints in"},
-		{"unknown endpoint flags", objects(none, none, slice(body{}.uvarint(0).str("s"), 0, 4, 0), none).file(), "unknown endpoint flags 0x4"},
+		{"unknown endpoint flags", objects(none, none, slice(body{}.uvarint(0).str("s"), 0, 8, 0), none).file(), "unknown endpoint flags 0x8"},
 		{"absurd pod address count", objects(none, none, none, body{}.uvarint(1).uvarint(0).str("p").uvarint(1<<40)).file(), "items in"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

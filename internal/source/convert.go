@@ -105,7 +105,7 @@ func ConvertEndpointSlice(es *discoveryv1.EndpointSlice, podNames bool) *model.E
 		if !ok {
 			continue // nothing to answer with
 		}
-		me := model.Endpoint{Addr: a}
+		me := model.Endpoint{Addr: a, Zone: Intern(strings.ToLower(ptr.Deref(ep.Zone, "")))}
 		switch {
 		case ep.Hostname != nil:
 			me.Name = *ep.Hostname

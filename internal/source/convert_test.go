@@ -205,6 +205,7 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 				Addresses: []string{"fd00:10:244:4::10"},
 				Hostname:  ptr.To("zookeeper-0"),
 				TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "zookeeper-0", Namespace: "middleware"},
+				Zone:      ptr.To("US-East-1.A"), // lower-cased: DNS names compare without case
 			},
 			{
 				Addresses: []string{"fd00:10:244:4::11"},
@@ -229,7 +230,7 @@ func TestConvertEndpointSliceFields(t *testing.T) {
 		},
 	}
 	ready := []model.Endpoint{
-		{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Name: "zookeeper-0"},
+		{Addr: netip.MustParseAddr("fd00:10:244:4::10"), Name: "zookeeper-0", Zone: "us-east-1.a"},
 		{Addr: netip.MustParseAddr("fd00:10:244:4::11")},
 		{Addr: netip.MustParseAddr("fd00:10:244:4::12")},
 	}

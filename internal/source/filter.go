@@ -30,7 +30,7 @@ func (f Filter) Keep(kind Kind, namespace string, objLabels map[string]string) b
 		return false
 	}
 	switch kind {
-	case Services, EndpointSlices:
+	case Services, EndpointSlices, ImportedSlices:
 		return f.Labels == nil || f.Labels.Matches(labels.Set(objLabels))
 	case Namespaces:
 		return f.NamespaceLabels == nil || f.NamespaceLabels.Matches(labels.Set(objLabels))
@@ -70,6 +70,8 @@ func (f Filter) ListOptions(kind Kind, opts *metav1.ListOptions) {
 		if f.Labels != nil {
 			opts.LabelSelector = f.Labels.String()
 		}
+	case ImportedSlices:
+		opts.LabelSelector = importedSelector(f.Labels)
 	case Namespaces:
 		if f.NamespaceLabels != nil {
 			opts.LabelSelector = f.NamespaceLabels.String()

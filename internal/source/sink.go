@@ -17,6 +17,11 @@ type Sink interface {
 	DeletePod(namespace, name string)
 	UpsertNamespace(*model.Namespace)
 	DeleteNamespace(name string)
+	// ServiceImports and the EndpointSlices labelled for them come only with multicluster.
+	UpsertServiceImport(*model.ServiceImport)
+	DeleteServiceImport(namespace, name string)
+	UpsertImportedSlice(*model.ImportedSlice)
+	DeleteImportedSlice(namespace, name string)
 	// Retain deletes the objects of one kind the sink holds in namespace ("" for all) that are not
 	// listed: a re-list hands over what it listed, so the sources need not keep a key of every
 	// object.
@@ -34,6 +39,8 @@ const (
 	EndpointSlices
 	Pods
 	Namespaces
+	ServiceImports
+	ImportedSlices
 )
 
 // ObjectKey names an object; a Namespace has no namespace.

@@ -28,8 +28,8 @@ func RepoRoot(ctx context.Context) (string, error) {
 }
 
 // Build runs plugin/build.sh from the repository root (incremental after the first run) and
-// returns the binary: build/coredns, or COREDNS_OUT as build.sh honours it. COREDNS_BINARY names
-// a prebuilt one instead.
+// returns the binary: build/coredns (build/coredns-early with PLACE=early), or COREDNS_OUT as
+// build.sh honours it. COREDNS_BINARY names a prebuilt one instead.
 func Build(ctx context.Context, root string) (string, error) {
 	if bin := os.Getenv("COREDNS_BINARY"); bin != "" {
 		return bin, nil
@@ -45,6 +45,9 @@ func Build(ctx context.Context, root string) (string, error) {
 	}
 	if out := os.Getenv("COREDNS_OUT"); out != "" {
 		return out, nil
+	}
+	if os.Getenv("PLACE") == "early" {
+		return filepath.Join(root, "build", "coredns-early"), nil
 	}
 	return filepath.Join(root, "build", "coredns"), nil
 }

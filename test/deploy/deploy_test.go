@@ -68,14 +68,17 @@ func (m manifest) String() string {
 
 // loadManifests decodes every document of every deploy/*.yaml, in file name
 // order (the order kubectl apply -f deploy/ uses), with client-go's scheme.
-func loadManifests(t *testing.T) []manifest {
+func loadManifests(t *testing.T) []manifest { return loadManifestsIn(t, deployDir) }
+
+// loadManifestsIn is loadManifests of the *.yaml files of dir.
+func loadManifestsIn(t *testing.T, dir string) []manifest {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(deployDir, "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatalf("no *.yaml in %s", deployDir)
+		t.Fatalf("no *.yaml in %s", dir)
 	}
 	slices.Sort(files)
 	decoder := scheme.Codecs.UniversalDeserializer()
@@ -484,7 +487,7 @@ func TestManifestsApply(t *testing.T) {
 	}
 
 	t.Run("dry-run", func(t *testing.T) {
-		for _, m := range ms {
+		for _, m := range append(slices.Clone(ms), loadManifestsIn(t, multiclusterDir)...) {
 			apply(t, m, true)
 		}
 		// A Deployment is not admitted as a pod is (the Priority plugin, for

@@ -43,6 +43,8 @@ type corefileOptions struct {
 	before []string
 	// stanza are extra lines inside the stanza, such as "ttl 30 5" or "zonal".
 	stanza []string
+	// zones are served beside cluster.local and the reverse zones, such as "clusterset.local".
+	zones []string
 }
 
 // pluginName is the stanza's plugin: clusterdns, or kubernetes for the reference.
@@ -70,7 +72,7 @@ func corefile(o corefileOptions, dnsPort, readyPort, metricsPort, pprofPort int)
 	for _, line := range o.before {
 		fmt.Fprintf(&b, "    %s\n", line)
 	}
-	fmt.Fprintf(&b, "    %s cluster.local in-addr.arpa ip6.arpa {\n", o.pluginName())
+	fmt.Fprintf(&b, "    %s %s in-addr.arpa ip6.arpa {\n", o.pluginName(), strings.Join(append([]string{"cluster.local"}, o.zones...), " "))
 	if o.manifests != "" {
 		fmt.Fprintf(&b, "        manifests %s\n", o.manifests)
 	} else {

@@ -30,6 +30,7 @@ type config struct {
 	latencyLoad float64
 	out         string
 	coredns     string
+	early       string
 }
 
 func main() {
@@ -43,6 +44,7 @@ func main() {
 	flag.Float64Var(&cfg.latencyLoad, "latency-load", 1, "rate of the latency runs, as a fraction of the kubernetes plugin's median maximum QPS")
 	flag.StringVar(&cfg.out, "out", "bench/results", "directory for results.md, the plot and the profiles")
 	flag.StringVar(&cfg.coredns, "coredns", "build/coredns", "CoreDNS binary with clusterdns and kubernetes (make coredns)")
+	flag.StringVar(&cfg.early, "coredns-early", "build/coredns-early", "the same with clusterdns before cache (make coredns PLACE=early); its kubeadm row is left out when it is missing")
 	flag.Parse()
 	cfg.scales = []int{*services}
 	if *scale != "" {
@@ -74,6 +76,10 @@ func run(ctx context.Context, cfg config) error {
 	if err := os.MkdirAll(filepath.Join(cfg.out, "profiles"), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", cfg.out, err)
 	}
+	if cfg.early, err = filepath.Abs(cfg.early); err != nil {
+		return fmt.Errorf("early coredns binary: %w", err)
+	}
+	cfg.early = earlyBinary(cfg.early)
 	binDir, err := controlplane.BinDir(ctx)
 	if err != nil {
 		return err

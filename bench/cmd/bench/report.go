@@ -146,6 +146,7 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	row(b, "response codes (last run)", t.Rcodes[ours], t.Rcodes[kubernetesPlugin], t.Rcodes[whoami], "", "")
 	fmt.Fprintf(b, "\nRe-list: from the API server stop until both served a new service: %s. Lists (plain or streamed) the restarted API server served until then, to both plugins and the controller manager: %s.\n\n",
 		rl.Took.Round(time.Millisecond), requestCounts(rl.Relists))
+	writeKubeadm(b, r)
 	writeTargets(b, r)
 	for _, pr := range r.Profiles {
 		fmt.Fprintf(b, "<details><summary>%s (%s)</summary>\n\n```\n%s\n```\n</details>\n\n", pr.Title, pr.Path, pr.Top)
@@ -184,6 +185,16 @@ func writeTargets(b *strings.Builder, r *scaleResult) {
 	}
 	qpsTarget(whoami, 0.95)
 	qpsTarget(kubernetesPlugin, 1.35)
+	for _, k := range []struct {
+		name string
+		want float64
+	}{{ours, 1.4}, {oursEarly, 1.8}} {
+		if r.Kubeadm.QPS[k.name] == nil {
+			continue
+		}
+		cpu := median(ratios(r.Kubeadm.perCPU(k.name), r.Kubeadm.perCPU(kubernetesPlugin)))
+		target(fmt.Sprintf("in kubeadm's Corefile, %s QPS per CPU-second >= %.1fx kubernetes", k.name, k.want), fmt.Sprintf("%.2fx", cpu), cpu >= k.want)
+	}
 	p99o, p99i := median(l.P99[ours]), median(l.P99[kubernetesPlugin])
 	target(fmt.Sprintf("p99 at %d qps below kubernetes", l.Rate), us(p99o)+" vs "+us(p99i), p99o < p99i)
 	heap := float64(r.heapData(ours)) / float64(max(r.heapData(kubernetesPlugin), 1))

@@ -23,6 +23,7 @@ type scaleResult struct {
 	Ready               map[string][]readiness
 	Memory              map[string]memory
 	Throughput          *throughput
+	Kubeadm             *throughput // in kubeadm's default Corefile
 	Latency             *latency
 	Programming         *programming
 	Relist              *relist
@@ -113,6 +114,9 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 			return nil, err
 		}
 		r.Profiles = append(r.Profiles, p)
+	}
+	if r.Kubeadm, err = measureKubeadm(ctx, bin, cfg.early, dir, cp.Kubeconfig, queries, cfg.rounds, cfg.duration, os.Stderr); err != nil {
+		return nil, err
 	}
 	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[kubernetesPlugin]))
 	if r.Latency, err = measureLatency(ctx, servers, queries, cfg.rounds, cfg.duration, rate, os.Stderr); err != nil {

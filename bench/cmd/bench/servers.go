@@ -65,6 +65,15 @@ func corefile(plugin, kubeconfig, pods string, dnsPort, readyPort, metricsPort, 
 // startServer writes the Corefile under dir/name, with pods mode pods, and starts bin on core
 // serverCPU.
 func startServer(bin, dir, name, kubeconfig, pods string) (*server, error) {
+	return startWith(bin, dir, name, func(dnsPort int, ports [4]int) string {
+		return corefile(name, kubeconfig, pods, dnsPort, ports[0], ports[1], ports[2])
+	})
+}
+
+// startWith writes the Corefile that conf makes for the ports under dir/name and starts bin on
+// core serverCPU; conf serves ready on ports[0], prometheus on ports[1], pprof (if any) on
+// ports[2], and may use ports[3] for health.
+func startWith(bin, dir, name string, conf func(dnsPort int, ports [4]int) string) (*server, error) {
 	work := filepath.Join(dir, name)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", work, err)
@@ -73,17 +82,18 @@ func startServer(bin, dir, name, kubeconfig, pods string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := corednstest.FreeTCPPorts(3)
+	free, err := corednstest.FreeTCPPorts(4)
 	if err != nil {
 		return nil, err
 	}
-	conf := filepath.Join(work, "Corefile")
-	if err := os.WriteFile(conf, []byte(corefile(name, kubeconfig, pods, dnsPort, ports[0], ports[1], ports[2])), 0o644); err != nil {
+	ports := [4]int(free)
+	path := filepath.Join(work, "Corefile")
+	if err := os.WriteFile(path, []byte(conf(dnsPort, ports)), 0o644); err != nil {
 		return nil, fmt.Errorf("write Corefile: %w", err)
 	}
 	started := time.Now()
 	// taskset execs CoreDNS, so the PID is CoreDNS's.
-	p, err := corednstest.Start(name, work, "taskset", "-c", serverCPU, bin, "-conf", conf)
+	p, err := corednstest.Start(name, work, "taskset", "-c", serverCPU, bin, "-conf", path)
 	if err != nil {
 		return nil, err
 	}

@@ -35,19 +35,10 @@ func measureThroughput(ctx context.Context, servers map[string]*server, file str
 	t := &throughput{QPS: map[string][]float64{}, Avg: map[string][]time.Duration{}, Rcodes: map[string]string{}, CPU: map[string][]float64{}}
 	for r := range rounds {
 		for i, name := range []string{ours, kubernetesPlugin, whoami, kubernetesPlugin} {
-			before, err := cpuTime(servers[name].PID())
-			if err != nil {
-				return nil, err
-			}
-			p, err := runDNSPerf(ctx, servers[name].port, file, d, 0)
+			p, busy, err := saturate(ctx, servers[name], file, d)
 			if err != nil {
 				return nil, fmt.Errorf("round %d, %s: %w", r+1, name, err)
 			}
-			after, err := cpuTime(servers[name].PID())
-			if err != nil {
-				return nil, err
-			}
-			busy := float64(after-before) / float64(d)
 			fmt.Fprintf(log, "throughput round %d/%d %-10s %8.0f qps, avg %v, lost %d, server CPU %.0f%%\n", r+1, rounds, name, p.QPS, p.AvgLatency, p.Lost, busy*100)
 			if i == 3 {
 				t.Noise = append(t.Noise, p.QPS/t.QPS[kubernetesPlugin][r])
@@ -60,6 +51,24 @@ func measureThroughput(ctx context.Context, servers map[string]*server, file str
 		}
 	}
 	return t, nil
+}
+
+// saturate runs dnsperf at full speed against s for d and returns its result and the server's
+// CPU time over d.
+func saturate(ctx context.Context, s *server, file string, d time.Duration) (perf, float64, error) {
+	before, err := cpuTime(s.PID())
+	if err != nil {
+		return perf{}, 0, err
+	}
+	p, err := runDNSPerf(ctx, s.port, file, d, 0)
+	if err != nil {
+		return perf{}, 0, err
+	}
+	after, err := cpuTime(s.PID())
+	if err != nil {
+		return perf{}, 0, err
+	}
+	return p, float64(after-before) / float64(d), nil
 }
 
 // latency is the fixed-rate runs of every round, server by server.

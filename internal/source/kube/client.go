@@ -31,12 +31,25 @@ type ClientConfig struct {
 // NewClient returns a clientset that speaks protobuf, the API server's cheapest encoding for the
 // lists and watches the reflectors make.
 func NewClient(c ClientConfig) (kubernetes.Interface, error) {
-	cfg, err := restConfig(c)
+	cfg, err := tunedConfig(c)
 	if err != nil {
 		return nil, err
 	}
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return cs, nil
+}
+
+// tunedConfig is the REST config of every client: c's credentials, limits and health reports.
+func tunedConfig(c ClientConfig) (*rest.Config, error) {
+	cfg, err := restConfig(c)
+	if err != nil {
+		return nil, err
+	}
 	cfg.UserAgent = c.UserAgent
 	if c.QPS > 0 {
 		cfg.QPS = c.QPS
@@ -51,11 +64,7 @@ func NewClient(c ClientConfig) (kubernetes.Interface, error) {
 	if c.Health != nil {
 		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &observe{next: rt, health: c.Health} })
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return cs, nil
+	return cfg, nil
 }
 
 func restConfig(c ClientConfig) (*rest.Config, error) {

@@ -193,3 +193,8 @@ func TestWatchFiltersNamespacesAsTheyChange(t *testing.T) {
 		})
 	}
 }
+
+func (r *recorder) UpsertServiceImport(*model.ServiceImport) {}
+func (r *recorder) DeleteServiceImport(string, string)       {}
+func (r *recorder) UpsertImportedSlice(*model.ImportedSlice) {}
+func (r *recorder) DeleteImportedSlice(string, string)       {}

@@ -721,3 +721,12 @@ func addrs(ss ...string) []netip.Addr {
 	}
 	return out
 }
+
+func (s *fakeSink) UpsertServiceImport(*model.ServiceImport) {
+	s.t.Error("unexpected UpsertServiceImport")
+}
+func (s *fakeSink) DeleteServiceImport(string, string) { s.t.Error("unexpected DeleteServiceImport") }
+func (s *fakeSink) UpsertImportedSlice(*model.ImportedSlice) {
+	s.t.Error("unexpected UpsertImportedSlice")
+}
+func (s *fakeSink) DeleteImportedSlice(string, string) { s.t.Error("unexpected DeleteImportedSlice") }

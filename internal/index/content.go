@@ -1,0 +1,179 @@
+package index
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// The content of a zone, for its SOA serial and its transfer (RFC 5936).
+//
+// Each zone keeps the sum, modulo 2^64, of a hash of each record it holds: a sum, not a XOR, so
+// that a record given by two owners counts twice and taking one back leaves the other counted.
+// Swap adds the records given and subtracts those taken back, so the sum costs each change only its
+// own records, and two indexes holding the same records hold the same sum whatever order the
+// changes came in. The hash has no seed: replicas must agree. The SOA is left out, as it carries
+// the serial derived from the sum; so are lazy sets, which hold no records until asked.
+
+// account adds (or, with take, subtracts) the hashes of the records of sets to their zones' sums.
+// Writers only.
+func (ix *Index) account(sets []Set, take bool) {
+	for i := range sets {
+		s := &sets[i]
+		if s.Type == Marker || s.Type == dns.TypeSOA {
+			continue
+		}
+		zone, ok := ix.zoneOf(s.Name)
+		if !ok {
+			continue
+		}
+		var sum uint64
+		for _, rr := range s.Answer() {
+			sum += ix.hashRR(rr)
+		}
+		if ix.sums == nil {
+			ix.sums = map[string]uint64{}
+		}
+		if take {
+			ix.sums[zone] -= sum
+		} else {
+			ix.sums[zone] += sum
+		}
+	}
+}
+
+// hashRR hashes a record: its owner, type, class, TTL and data. The types a zone here holds are
+// hashed field by field (packing each costs as much as building it); any other by its wire form
+// (RFC 1035 4.1.3, names uncompressed). Writers only: the buffer is the index's.
+func (ix *Index) hashRR(rr dns.RR) uint64 {
+	hd := rr.Header()
+	h := fnvString(fnvOffset, hd.Name)
+	h = fnvUint(h, uint64(hd.Rrtype)<<48|uint64(hd.Class)<<32|uint64(hd.Ttl))
+	switch r := rr.(type) {
+	case *dns.A:
+		h = fnvBytes(h, r.A)
+	case *dns.AAAA:
+		h = fnvBytes(h, r.AAAA)
+	case *dns.PTR:
+		h = fnvString(h, r.Ptr)
+	case *dns.CNAME:
+		h = fnvString(h, r.Target)
+	case *dns.NS:
+		h = fnvString(h, r.Ns)
+	case *dns.SRV:
+		h = fnvUint(h, uint64(r.Priority)<<32|uint64(r.Weight)<<16|uint64(r.Port))
+		h = fnvString(h, r.Target)
+	case *dns.TXT:
+		for _, t := range r.Txt {
+			h = fnvString(h, t)
+		}
+	default:
+		if n := dns.Len(rr); len(ix.wire) < n {
+			ix.wire = make([]byte, n)
+		}
+		off, err := dns.PackRR(rr, ix.wire, 0, nil, false)
+		if err != nil {
+			// A record that cannot be packed is never answered either; its text still counts.
+			return mix(fnvString(h, rr.String()))
+		}
+		h = fnvBytes(h, ix.wire[:off])
+	}
+	return mix(h)
+}
+
+// FNV-1a, 64 bits, written out: hash/fnv allocates its state.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return (h ^ 0xff) * fnvPrime // ends the field: "ab","c" is not "a","bc"
+}
+
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return (h ^ 0xff) * fnvPrime
+}
+
+func fnvUint(h, v uint64) uint64 {
+	for range 8 {
+		h = (h ^ v&0xff) * fnvPrime
+		v >>= 8
+	}
+	return h
+}
+
+// mix is splitmix64's finaliser: FNV's low bits are weak, and a sum of weak hashes is weaker.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// zoneOf returns the most specific zone apex name is in.
+func (ix *Index) zoneOf(name string) (string, bool) {
+	best := ""
+	for _, z := range ix.zones {
+		if len(z) > len(best) && InZone(name, z) {
+			best = z
+		}
+	}
+	return best, best != ""
+}
+
+// Content returns the sum of the hashes of a zone's records (see above); it changes exactly when
+// the records do, short of a 64-bit collision.
+func (ix *Index) Content(zone string) uint64 {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.sums[zone]
+}
+
+// Named is one name's sets.
+type Named struct {
+	Name string
+	Sets []Set
+}
+
+// Zone returns every name of a zone that has sets, sorted, with the zone's content sum, as one
+// state: writers wait while the names are gathered, readers do not. The sets are shared, as
+// Lookup's are.
+func (ix *Index) Zone(zone string) ([]Named, uint64) {
+	ix.mu.Lock()
+	sum := ix.sums[zone]
+	var out []Named
+	var joins []*joining // of out's names that are joined, in order
+	for i := range ix.shards {
+		// No shard lock: writers change the maps, and they wait on ix.mu.
+		sh := &ix.shards[i]
+		for name, n := range sh.nodes {
+			if z, _ := ix.zoneOf(name); z != zone || (len(n.sets) == 0 && !n.joined) {
+				continue
+			}
+			var j *joining
+			if n.joined {
+				j = sh.joins[name]
+			}
+			out = append(out, Named{Name: name, Sets: n.sets})
+			joins = append(joins, j)
+		}
+	}
+	ix.mu.Unlock()
+	// Joined outside the lock: a joining's contributions never change once published.
+	for i, j := range joins {
+		if j != nil {
+			out[i].Sets = j.get()
+		}
+	}
+	slices.SortFunc(out, func(a, b Named) int { return strings.Compare(a.Name, b.Name) })
+	return out, sum
+}
