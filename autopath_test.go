@@ -103,13 +103,6 @@ func TestAutopathCompletesThePodsSearchList(t *testing.T) {
 				{name: "an address two live pods hold gets no autopath", from: "127.0.0.4", tc: nx("web.ns1.ns1.svc.cluster.local.", dns.TypeA)},
 				{name: "a host-network pod gets no autopath", from: "127.0.0.5", tc: nx("web.ns1.ns1.svc.cluster.local.", dns.TypeA)},
 				{name: "an address no pod holds gets no autopath", from: "127.0.0.9", tc: nx("web.ns1.ns1.svc.cluster.local.", dns.TypeA)},
-				{name: "IPv4-mapped client address", from: "::ffff:127.0.0.2", tc: test.Case{
-					Qname: "web.ns1.ns1.svc.cluster.local.", Qtype: dns.TypeA,
-					Answer: []dns.RR{
-						cname("web.ns1.ns1.svc.cluster.local. 5 IN CNAME web.ns1.svc.cluster.local."),
-						a("web.ns1.svc.cluster.local. 5 IN A 10.96.1.1"),
-					},
-				}},
 			})
 		})
 	}
