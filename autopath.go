@@ -30,8 +30,8 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 	if zone == "" || cd.store.clients == nil {
 		return nil
 	}
-	cl := cd.store.clients.lookup(state.IP())
-	if cl == nil {
+	cl, ok := cd.store.clients.lookup(state.IP())
+	if !ok {
 		return nil
 	}
 	search := make([]string, 0, 4+len(cd.hostSearch))

@@ -83,8 +83,8 @@ func TestClientIndexFollowsPodChanges(t *testing.T) {
 				step.change(cd.store)
 			}
 			got := ""
-			if cl := cd.store.clients.lookup(step.ip); cl != nil {
-				got = cl.namespace + "/" + cl.name
+			if cl, ok := cd.store.clients.lookup(step.ip); ok {
+				got = cl.namespace + "/" + cl.name()
 			}
 			if got != step.want {
 				t.Errorf("client of %s = %q, want %q", step.ip, got, step.want)

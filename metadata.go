@@ -39,12 +39,12 @@ type queryName struct {
 // the cut allocates nothing.
 func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) context.Context {
 	if cd.store.clients != nil {
-		if cl := cd.store.clients.lookup(state.IP()); cl != nil {
+		if cl, ok := cd.store.clients.lookup(state.IP()); ok {
 			metadata.SetValueFunc(ctx, metaClientNamespace, func() string { return cl.namespace })
-			metadata.SetValueFunc(ctx, metaClientPodName, func() string { return cl.name })
-			for k, v := range cl.labels {
+			metadata.SetValueFunc(ctx, metaClientPodName, cl.name)
+			cl.eachLabel(func(k, v string) {
 				metadata.SetValueFunc(ctx, metaClientLabel+k, func() string { return v })
-			}
+			})
 		}
 	}
 	name := state.Name()
