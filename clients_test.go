@@ -2,6 +2,8 @@ package clusterdns
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -135,4 +137,86 @@ func (h namedHandler) Name() string { return string(h) }
 
 func (namedHandler) ServeDNS(context.Context, dns.ResponseWriter, *dns.Msg) (int, error) {
 	return dns.RcodeSuccess, nil
+}
+
+// TestClientIndexAgreesWithAPlainMapUnderChurn: thousands of random changes (pods added, moved,
+// deleted, re-listed, on a few addresses so that many are shared) leave the compact index
+// answering every address as a plain map of pods would.
+func TestClientIndexAgreesWithAPlainMapUnderChurn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := newClientIndex()
+	want := map[objKey]netip.Addr{} // the pods, each with its address
+	names := []string{"web-7d9f8b6c5d-x2k4j", "web-0", "db", "a-very-long-pod-name-without-a-short-end", "x-", "job-123456789"}
+	addr := func() netip.Addr {
+		if rng.IntN(4) == 0 {
+			return netip.AddrFrom16([16]byte{0xfd, 15: byte(rng.IntN(40))})
+		}
+		return netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(40))})
+	}
+	for step := range 20000 {
+		k := objKey{fmt.Sprintf("ns%d", rng.IntN(3)), fmt.Sprintf("%s%d", names[rng.IntN(len(names))], rng.IntN(30))}
+		switch op := rng.IntN(100); {
+		case op < 60:
+			a := addr()
+			c.set(&model.Pod{Namespace: k.namespace, Name: k.name, IPs: []netip.Addr{a}})
+			want[k] = a
+		case op < 99:
+			c.remove(k.namespace, k.name)
+			delete(want, k)
+		default:
+			var listed []source.ObjectKey
+			for p := range want {
+				if p.namespace == k.namespace && rng.IntN(2) == 0 {
+					listed = append(listed, source.ObjectKey{Namespace: p.namespace, Name: p.name})
+				} else if p.namespace == k.namespace {
+					delete(want, p)
+				}
+			}
+			c.retain(k.namespace, listed)
+		}
+		if step%100 != 0 {
+			continue
+		}
+		holders := map[netip.Addr][]objKey{}
+		for p, a := range want {
+			holders[a] = append(holders[a], p)
+		}
+		for i := range 40 {
+			for _, a := range []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), netip.AddrFrom16([16]byte{0xfd, 15: byte(i)})} {
+				got, ok := c.lookup(a.String())
+				h := holders[a]
+				switch {
+				case len(h) == 1 && (!ok || got.namespace != h[0].namespace || got.name() != h[0].name):
+					t.Fatalf("step %d: %s is %v's, index says %+v (%v)", step, a, h[0], got, ok)
+				case len(h) != 1 && ok:
+					t.Fatalf("step %d: %s held by %v, index names %+v", step, a, h, got)
+				}
+			}
+		}
+	}
+	// The shared strings of pods gone are gone with them.
+	live := map[string]bool{}
+	for p := range want {
+		prefix, _ := splitPodName(p.name)
+		live[p.namespace], live[prefix] = true, true
+	}
+	delete(live, "")
+	if len(c.strs.ids) != len(live) {
+		t.Errorf("%d shared strings held, %d in use", len(c.strs.ids), len(live))
+	}
+}
+
+func TestPodNamesKeptInTwoParts(t *testing.T) {
+	for _, tc := range []struct{ name, prefix, suffix string }{
+		{"web-7d9f8b6c5d-x2k4j", "web-7d9f8b6c5d-", "x2k4j"},
+		{"web-0", "web-", "0"},
+		{"db", "", "db"},
+		{"x-", "x-", ""},
+		{"job-123456789", "job-123456789", ""},
+		{"abcdefghi", "abcdefghi", ""},
+	} {
+		if p, s := splitPodName(tc.name); p != tc.prefix || s != tc.suffix {
+			t.Errorf("%s: %q %q, want %q %q", tc.name, p, s, tc.prefix, tc.suffix)
+		}
+	}
 }
