@@ -52,13 +52,13 @@ const maxSuffix = 8
 type client struct {
 	namespace      string
 	prefix, suffix string // its name, in two
-	labels         string // its client_labels as "name\x00value\x00..." (see labelsKey)
+	labels         string // its client_labels as "key\x00value\x00..." (see labelsKey)
 }
 
 func (c client) name() string { return c.prefix + c.suffix }
 
-// eachLabel calls f with each client_labels label the pod has and its value.
-func (c client) eachLabel(f func(name, value string)) {
+// eachLabel calls f with the metadata key of each client_labels label the pod has and its value.
+func (c client) eachLabel(f func(key, value string)) {
 	rest := c.labels
 	for rest != "" {
 		var k, v string
@@ -257,13 +257,16 @@ func splitPodName(name string) (prefix, suffix string) {
 }
 
 // labelsKey is the client_labels labels of a pod as one string, sorted by name, shared by every
-// pod with the same values (a Deployment's): "name\x00value\x00...", "" for none.
+// pod with the same values (a Deployment's): "key\x00value\x00...", where key is the label's
+// metadata key (clusterdns/client-label/<name>, built here once rather than at every query),
+// "" for none.
 func labelsKey(labels map[string]string) string {
 	if len(labels) == 0 {
 		return ""
 	}
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		b.WriteString(metaClientLabel)
 		b.WriteString(k)
 		b.WriteByte(0)
 		b.WriteString(labels[k])

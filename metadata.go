@@ -42,8 +42,8 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) conte
 		if cl, ok := cd.store.clients.lookup(state.IP()); ok {
 			metadata.SetValueFunc(ctx, metaClientNamespace, func() string { return cl.namespace })
 			metadata.SetValueFunc(ctx, metaClientPodName, cl.name)
-			cl.eachLabel(func(k, v string) {
-				metadata.SetValueFunc(ctx, metaClientLabel+k, func() string { return v })
+			cl.eachLabel(func(key, v string) {
+				metadata.SetValueFunc(ctx, key, func() string { return v })
 			})
 		}
 	}
