@@ -50,7 +50,7 @@ func (cd *ClusterDNS) identifyClients(on bool) {
 	if !on || cd.store.clients != nil {
 		return
 	}
-	cd.store.clients = newClientIndex()
+	cd.store.clients = newClientIndex(nil) // client_labels would have turned it on already
 	if src, ok := cd.src.(*kubeSource); ok {
 		src.watch.Pods = true
 	}

@@ -144,7 +144,7 @@ func (namedHandler) ServeDNS(context.Context, dns.ResponseWriter, *dns.Msg) (int
 // answering every address as a plain map of pods would.
 func TestClientIndexAgreesWithAPlainMapUnderChurn(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	c := newClientIndex()
+	c := newClientIndex(nil)
 	want := map[objKey]netip.Addr{} // the pods, each with its address
 	names := []string{"web-7d9f8b6c5d-x2k4j", "web-0", "db", "a-very-long-pod-name-without-a-short-end", "x-", "job-123456789"}
 	addr := func() netip.Addr {
@@ -218,5 +218,31 @@ func TestPodNamesKeptInTwoParts(t *testing.T) {
 		if p, s := splitPodName(tc.name); p != tc.prefix || s != tc.suffix {
 			t.Errorf("%s: %q %q, want %q %q", tc.name, p, s, tc.prefix, tc.suffix)
 		}
+	}
+}
+
+// With pods verified a namespace's pod names answer from the client index. A pod name stays
+// answered while any pod of the namespace has the address: one pod finishing while another starts
+// on the same address must not take the name away; a pod that moves gives its old address back;
+// a re-list without a dual-stack pod takes both its addresses.
+func TestPodsVerifiedAddressesOfANamespace(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("10.244.0.7"), netip.MustParseAddr("fd00::7")
+	c := newClientIndex(nil)
+	ns := namespacePods{c, "ns1"}
+	c.set(&model.Pod{Namespace: "ns1", Name: "old", IPs: []netip.Addr{v4, v6}})
+	c.set(&model.Pod{Namespace: "ns1", Name: "new", IPs: []netip.Addr{v4}})
+	c.set(&model.Pod{Namespace: "ns2", Name: "other", IPs: []netip.Addr{v6}})
+	c.remove("ns1", "old")
+	if !ns.has(v4) || ns.has(v6) {
+		t.Errorf("has %s = %v, has %s = %v; want the shared address kept and the other gone (held in ns2 only)", v4, ns.has(v4), v6, ns.has(v6))
+	}
+	c.set(&model.Pod{Namespace: "ns1", Name: "new", IPs: []netip.Addr{netip.MustParseAddr("10.244.0.8")}})
+	if ns.has(v4) || !ns.has(netip.MustParseAddr("10.244.0.8")) {
+		t.Error("a pod that moved kept its old address")
+	}
+	c.set(&model.Pod{Namespace: "ns1", Name: "dual", IPs: []netip.Addr{v4, v6}})
+	c.retain("ns1", []source.ObjectKey{{Namespace: "ns1", Name: "new"}})
+	if ns.has(v4) || ns.has(v6) || c.count() != 2 {
+		t.Errorf("has %s = %v, has %s = %v, %d pods; want both addresses of the pod not listed gone", v4, ns.has(v4), v6, ns.has(v6), c.count())
 	}
 }

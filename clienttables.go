@@ -3,8 +3,9 @@ package clusterdns
 import "strings"
 
 // slotTable is a hash table of uint32 values whose keys live elsewhere (in the client index's
-// slots): open addressing with linear probing, 4 bytes a cell, kept at most 3/4 full, and
-// backward-shift deletion, so that no tombstone lengthens a search. The caller passes the key's
+// slots): open addressing with linear probing, 4 bytes a cell, kept at most 7/8 full, and
+// backward-shift deletion, so that no tombstone lengthens a search. At 7/8 a search looks at 4.5
+// cells on average when it finds its key and 32 when it does not (Knuth), 16 to a cache line. The caller passes the key's
 // hash and, where cells move, a function giving a stored value's hash. Several values may share
 // a key (pods sharing an address).
 type slotTable struct {
@@ -28,7 +29,7 @@ func (t *slotTable) each(h uint64, f func(v uint32) bool) {
 
 // insert adds v under hash h.
 func (t *slotTable) insert(h uint64, v uint32, hashOf func(uint32) uint64) {
-	if (t.n+1)*4 > len(t.cells)*3 {
+	if (t.n+1)*8 > len(t.cells)*7 {
 		t.grow(hashOf)
 	}
 	mask := uint64(len(t.cells) - 1)

@@ -99,6 +99,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		noEndpoints:        cfg.noEndpoints,
 		ignoreEmpty:        cfg.ignoreEmpty,
 		podsVerify:         cfg.pods == podsVerified,
+		clientLabels:       cfg.clientLabels,
 		ptrAll:             cfg.ptrAll,
 	}, nsAddrs)
 	cd.store.programmed = func(kind string, since time.Time) {
@@ -112,7 +113,6 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		files := manifests.New(cfg.manifests, cfg.filter, cfg.podNames)
 		files.PodLabels = cfg.clientLabels
 		cd.src = &manifestSource{files: files, at: cfg.at("manifests")}
-		cd.identifyClients(len(cfg.clientLabels) > 0 || cfg.pods == podsVerified)
 		return cd, nil
 	}
 	client := cfg.client
@@ -126,7 +126,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			Filter:    cfg.filter,
 			PodNames:  cfg.podNames,
 			Endpoints: !cfg.noEndpoints,
-			Pods:      cfg.pods == podsVerified,
+			Pods:      cfg.pods == podsVerified || len(cfg.clientLabels) > 0, // or autopath: identifyClientsFor
 			PodLabels: cfg.clientLabels,
 		},
 	}
@@ -137,7 +137,6 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		src.lastGood = &lastGood{path: cfg.snapshot, maxAge: cfg.snapshotMaxAge, delay: snapshotDelay, keep: cfg.filter}
 	}
 	cd.src = src
-	cd.identifyClients(len(cfg.clientLabels) > 0 || cfg.pods == podsVerified)
 	return cd, nil
 }
 
