@@ -110,7 +110,7 @@ func (ch *chain) readMetadata(ctx context.Context) {
 // startChain starts one server block on loopback with the given plugins, in the given chain
 // order (plugin.cfg's order, as a CoreDNS build sets it), each with its Corefile line from lines
 // or its bare name; testmeta, after metadata, reads the metadata.
-func startChain(t *testing.T, order []string, lines map[string]string) *chain {
+func startChain(t testing.TB, order []string, lines map[string]string) *chain {
 	t.Helper()
 	saved := dnsserver.Directives
 	if err := dnsserver.SetDirectives(append([]string{"bind", "testhead"}, order...)); err != nil {
@@ -149,7 +149,7 @@ func startChain(t *testing.T, order []string, lines map[string]string) *chain {
 
 // hostResolvConf writes a resolv.conf whose search list is example.org and points resolvConf at
 // it for the test: the host's domains that end a pod's search list.
-func hostResolvConf(t *testing.T) {
+func hostResolvConf(t testing.TB) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "resolv.conf")
 	if err := os.WriteFile(p, []byte("nameserver 192.0.2.53\nsearch example.org\n"), 0o644); err != nil {
@@ -162,7 +162,7 @@ func hostResolvConf(t *testing.T) {
 
 // ask sends m over UDP to the server from the client address ip (any of 127/8 is the host's on
 // Linux), as a pod holding that address would, and returns the answer.
-func (ch *chain) ask(t *testing.T, ip string, m *dns.Msg) *dns.Msg {
+func (ch *chain) ask(t testing.TB, ip string, m *dns.Msg) *dns.Msg {
 	t.Helper()
 	c := &dns.Client{Net: "udp", Timeout: 5 * time.Second, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(ip)}}}
 	resp, _, err := c.Exchange(m, ch.addr)
