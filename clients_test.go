@@ -115,6 +115,18 @@ func TestClientIdentityIsOnWhenAsked(t *testing.T) {
 		if got := cd.store.clients != nil; got != tc.want {
 			t.Errorf("%q: client identity %v, want %v", tc.body, got, tc.want)
 		}
+		// From the API, the Pod watch runs exactly when client identity is on.
+		api, err := newPluginErr(t, tc.body+"\nkubeconfig k.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := api.src.(*kubeSource).watch.Pods; got != tc.want {
+			t.Errorf("%q: Pod watch %v, want %v", tc.body, got, tc.want)
+		}
+		api.identifyClientsFor([]plugin.Handler{namedHandler("autopath"), api})
+		if !api.src.(*kubeSource).watch.Pods || api.store.clients == nil {
+			t.Errorf("%q: no Pod watch or client index beside autopath", tc.body)
+		}
 	}
 	cd, err := newPluginErr(t, "", clientObjects)
 	if err != nil {
