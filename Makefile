@@ -23,7 +23,7 @@ FUZZ_TIME   ?= 20s
 # Rerun with a larger value to minimize a crasher.
 FUZZ_MINIMIZE_TIME ?= 1s
 # The long run's targets, as package:target: queries, manifest files, snapshot files.
-FUZZ_LONG_TARGETS ?= .:FuzzServeDNS ./internal/source/manifests:FuzzDecodeManifests ./internal/snapshot:FuzzRead
+FUZZ_LONG_TARGETS ?= .:FuzzServeDNS .:FuzzMetadataName ./internal/source/manifests:FuzzDecodeManifests ./internal/snapshot:FuzzRead
 FUZZ_LONG_TIME ?= 10m
 DEMO_PORT   := 1053
 

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/metadata"
@@ -165,4 +166,42 @@ func BenchmarkMetadata(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzMetadataName: cutting any name of a served zone never panics, and a name that cuts puts its
+// parts back together into itself.
+func FuzzMetadataName(f *testing.F) {
+	for _, s := range []string{"web.ns1.svc.cluster.local.", "_http._tcp.web.ns1.svc.cluster.local.", "a.b.pin._zone.web.ns.svc.cluster.local.",
+		"h.c.db.ns.svc.clusterset.local.", "cluster.local.", "svc.cluster.local.", "x..svc.cluster.local.", "..cluster.local."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		for _, zone := range []string{"cluster.local.", "clusterset.local.", "."} {
+			if !dns.IsSubDomain(zone, name) {
+				continue
+			}
+			for _, mc := range []bool{false, true} {
+				var q queryName
+				if !q.parse(name, zone, mc, true) || q.kind == "" {
+					continue
+				}
+				parts := []string{q.service, q.namespace, q.kind}
+				switch {
+				case q.zone != "":
+					parts = append([]string{q.zone, "pin|prefer", "_zone"}, parts...)
+				case q.port != "" || q.protocol != "":
+					parts = append([]string{q.port, q.protocol}, parts...)
+				case q.cluster != "":
+					parts = append([]string{q.endpoint, q.cluster}, parts...)
+				case q.endpoint != "":
+					parts = append([]string{q.endpoint}, parts...)
+				}
+				for _, p := range parts {
+					if p != "pin|prefer" && !strings.Contains(name, p) {
+						t.Errorf("%q in %s (multicluster %v): part %q is not in the name: %+v", name, zone, mc, p, q)
+					}
+				}
+			}
+		}
+	})
 }
