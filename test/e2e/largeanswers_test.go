@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
 
@@ -68,6 +69,7 @@ func createLarge(ctx context.Context, t *testing.T, s *suite, ns, name string) {
 		t.Fatal(err)
 	}
 	client := fastClient(t, s.cp.RESTConfig)
+	t.Cleanup(func() { deleteLarge(t, s, client, ns, name) })
 	for _, svc := range []*corev1.Service{
 		service(ns, name, corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: httpPort()}),
 		service(ns, name+"-alias", externalNameSpec(svcName(name, ns))),
@@ -90,6 +92,33 @@ func createLarge(ctx context.Context, t *testing.T, s *suite, ns, name string) {
 		}
 		if _, err := client.DiscoveryV1().EndpointSlices(ns).Create(ctx, sl, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// deleteLarge takes the large service away again and waits until the suite's CoreDNS no longer
+// answers it, so that the tests after this one (transfers, reloads) see the shared scenario alone.
+func deleteLarge(t *testing.T, s *suite, client kubernetes.Interface, ns, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, svc := range []string{name, name + "-alias"} {
+		if err := client.CoreV1().Services(ns).Delete(ctx, svc, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete service %s/%s: %v", ns, svc, err)
+		}
+	}
+	if err := client.DiscoveryV1().EndpointSlices(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		t.Errorf("delete the slices of %s/%s: %v", ns, name, err)
+	}
+	for {
+		r, err := s.main.exchange("udp", svcName(name, ns), dns.TypeA)
+		if err == nil && r.Rcode == dns.RcodeNameError {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("%s still answered a minute after its deletion", svcName(name, ns))
+			return
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

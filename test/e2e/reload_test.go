@@ -119,10 +119,10 @@ func counts(ctx context.Context, t *testing.T, s *suite, c *coreDNS) (goroutines
 }
 
 // TestReloadHundredTimesUnderLoad reloads an instance's Corefile 100 times while its known names
-// are asked in a loop: no answer may fail or be wrong, and CoreDNS's goroutines, the API server's
-// open watches and the heap must end where they started. The reload plugin checks the file every
-// 2 s at best, so the reloads are asked for with SIGUSR1, which restarts the server the same way
-// (OnShutdown of the old instance, OnStartup of the new).
+// are asked in a loop: no answer may fail or be wrong, CoreDNS's goroutines and the API server's
+// open watches must end where they started, and the heap must not grow after the first reload.
+// The reload plugin checks the file every 2 s at best, so the reloads are asked for with SIGUSR1,
+// which restarts the server the same way (OnShutdown of the old instance, OnStartup of the new).
 func TestReloadHundredTimesUnderLoad(t *testing.T) {
 	s := needLive(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -135,7 +135,7 @@ func TestReloadHundredTimesUnderLoad(t *testing.T) {
 	}
 	waitTTL(ctx, t, c, 10)
 	goroutines, watches := counts(ctx, t, s, c)
-	heap := liveHeap(ctx, t, c)
+	var heap float64
 
 	p := &prober{c: c, cases: knownCases(s.sc), since: time.Now(), retry: true}
 	stopProbe := p.start(ctx)
@@ -155,6 +155,12 @@ func TestReloadHundredTimesUnderLoad(t *testing.T) {
 		}
 		waitTTL(ctx, t, c, next)
 		ttl = next
+		if i == 1 {
+			// The first reload leaves the heap about one copy of the data higher, and the ones
+			// after it do not (seen with a 10,000-endpoint service: 16.5 MiB before, 27.5 after
+			// 1, 3 or 100 reloads): a leak grows with reloads, so they are counted from here.
+			heap = liveHeap(ctx, t, c)
+		}
 	}
 	stopProbe()
 	total, bad, _, failures := p.counts()
@@ -164,9 +170,9 @@ func TestReloadHundredTimesUnderLoad(t *testing.T) {
 	}
 	g, w := waitNoLeak(ctx, t, s, c, goroutines, watches, reloads)
 	after := liveHeap(ctx, t, c)
-	t.Logf("after %d reloads (ttl %d): %v goroutines (was %v), %v watches (was %v), live heap %.2f MiB (was %.2f)",
+	t.Logf("after %d reloads (ttl %d): %v goroutines (was %v), %v watches (was %v), live heap %.2f MiB (%.2f after the first)",
 		reloads, ttl, g, goroutines, w, watches, after/(1<<20), heap/(1<<20))
 	if after > 1.25*heap {
-		t.Errorf("live heap grew from %.2f to %.2f MiB over %d reloads", heap/(1<<20), after/(1<<20), reloads)
+		t.Errorf("live heap grew from %.2f to %.2f MiB over %d reloads after the first", heap/(1<<20), after/(1<<20), reloads-1)
 	}
 }
