@@ -59,8 +59,7 @@ test:
 
 # The specification's e2e tests, the comparison with the kubernetes plugin and a secondary's zone
 # transfer (the transfer plugin then comes after clusterdns) and autopath (still before it) again,
-# against build/coredns-early
-# (clusterdns before cache): both places must answer the same.
+# against build/coredns-early (clusterdns before cache): both places must answer the same.
 E2E_SPEC := ^(TestSchemaVersionTXT|TestClusterIPAddressRecords|TestClusterIPSRV|TestReversePTR|TestHeadlessRecords|TestEndpointNames|TestHeadlessSRV|TestExternalName|TestPodRecordsVerified|TestNegativeAnswers|TestSearchPathMisses|TestCaseKept|TestApex|TestFallthrough|TestTruncation|TestServiceNameStartingWithDigit|TestPodsInsecureAndEndpointPodNames|TestConformance|TestSameAnswersAsTheKubernetesPlugin|TestChanges|TestTransferToSecondary|TestAutopathMatchesTheKubernetesPlugin)$$
 e2e-early:
 	PLACE=early $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(E2E_SPEC)' ./test/e2e/
