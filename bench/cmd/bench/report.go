@@ -147,6 +147,7 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	fmt.Fprintf(b, "\nRe-list: from the API server stop until both served a new service: %s. Lists (plain or streamed) the restarted API server served until then, to both plugins and the controller manager: %s.\n\n",
 		rl.Took.Round(time.Millisecond), requestCounts(rl.Relists))
 	writeKubeadm(b, r)
+	writeAutopath(b, r)
 	writeTargets(b, r)
 	for _, pr := range r.Profiles {
 		fmt.Fprintf(b, "<details><summary>%s (%s)</summary>\n\n```\n%s\n```\n</details>\n\n", pr.Title, pr.Path, pr.Top)

@@ -24,6 +24,7 @@ type scaleResult struct {
 	Memory              map[string]memory
 	Throughput          *throughput
 	Kubeadm             *throughput // in kubeadm's default Corefile
+	Autopath            *autopathResult
 	Latency             *latency
 	Programming         *programming
 	Relist              *relist
@@ -116,6 +117,9 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 		r.Profiles = append(r.Profiles, p)
 	}
 	if r.Kubeadm, err = measureKubeadm(ctx, bin, cfg.early, dir, cp.Kubeconfig, queries, cfg.rounds, cfg.duration, os.Stderr); err != nil {
+		return nil, err
+	}
+	if r.Autopath, err = measureAutopath(ctx, cp, bin, dir, f.Services[0].Namespace, cfg.rounds, os.Stderr); err != nil {
 		return nil, err
 	}
 	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[kubernetesPlugin]))
