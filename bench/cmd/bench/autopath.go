@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -34,11 +36,14 @@ const externalName = "www.example.net."
 const resolutionsPerRound = 500
 
 // autopathResult is what a pod (ndots:5) pays to resolve an external name, A then AAAA, through its
-// search list: the queries it sends and the time they take, by server, one mean per round.
+// search list: the queries it sends and the time they take, by server, one mean per round; and
+// the QPS per CPU-second of the servers with autopath for the first query of that search (the
+// external name with the pod's first search domain), one a round.
 type autopathResult struct {
 	Search  []string
 	Queries map[string]float64
 	Time    map[string][]time.Duration
+	PerCPU  map[string][]float64
 }
 
 // autopathCorefile is one plugin, with autopath naming it or not, over the API server, forwarding
@@ -66,8 +71,9 @@ func autopathCorefile(name, kubeconfig, upstream string, dnsPort int, ports [4]i
 
 // measureAutopath creates a client pod in namespace ns, starts both plugins with and without
 // autopath, waits until each autopath knows the pod, then has each resolve externalName through
-// the pod's search list resolutionsPerRound times, alternated over rounds.
-func measureAutopath(ctx context.Context, cp *controlplane.ControlPlane, bin, dir, ns string, rounds int, log io.Writer) (*autopathResult, error) {
+// the pod's search list resolutionsPerRound times, alternated over rounds, and runs dnsperf from
+// the pod's address for d against each autopath in turn, rounds times.
+func measureAutopath(ctx context.Context, cp *controlplane.ControlPlane, bin, dir, ns string, rounds int, d time.Duration, log io.Writer) (*autopathResult, error) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "autopath-client"}}
 	if _, err := cp.CreateReadyPod(ctx, pod, autopathClient); err != nil {
 		return nil, err
@@ -81,7 +87,7 @@ func measureAutopath(ctx context.Context, cp *controlplane.ControlPlane, bin, di
 	}
 	defer upstream.Shutdown()
 
-	r := &autopathResult{Queries: map[string]float64{}, Time: map[string][]time.Duration{}}
+	r := &autopathResult{Queries: map[string]float64{}, Time: map[string][]time.Duration{}, PerCPU: map[string][]float64{}}
 	r.Search = []string{ns + ".svc.cluster.local.", "svc.cluster.local.", "cluster.local."}
 	if rc, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil { // the node's, as kubelet adds them
 		for _, s := range rc.Search {
@@ -121,6 +127,21 @@ func measureAutopath(ctx context.Context, cp *controlplane.ControlPlane, bin, di
 			r.Queries[name] = float64(queries) / resolutionsPerRound
 			r.Time[name] = append(r.Time[name], took/resolutionsPerRound)
 			fmt.Fprintf(log, "autopath round %d: %s %.1f queries, %s a resolution\n", round+1, name, r.Queries[name], took/resolutionsPerRound)
+		}
+	}
+	file := filepath.Join(dir, "autopath-queries.txt")
+	if err := os.WriteFile(file, []byte(externalName+r.Search[0]+" A\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("write %s: %w", file, err)
+	}
+	for round := range rounds {
+		for _, name := range []string{oursAutopath, kubernetesAutopath} {
+			s := servers[name]
+			p, busy, err := saturateArgs(ctx, s, append(dnsperfArgs(s.port, file, d, 0), "-a", autopathClient), d)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			r.PerCPU[name] = append(r.PerCPU[name], p.QPS/max(busy, 0.01))
+			fmt.Fprintf(log, "autopath round %d: %s %.0f qps, server CPU %.0f%%, %s\n", round+1, name, p.QPS, busy*100, p.Rcodes)
 		}
 	}
 	return r, nil
@@ -211,5 +232,7 @@ func writeAutopath(b *strings.Builder, r *scaleResult) {
 		t := median(a.Time[name])
 		fmt.Fprintf(b, "| %s | %.0f | %s | %.2fx |\n", name, a.Queries[name], us(t), float64(t)/float64(max(ref, 1)))
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(b, "\nThe first query of that search (%s%s A) at full speed from the pod's address, which autopath completes through the list to the upstream: QPS per CPU-second, clusterdns %.0f, kubernetes %.0f (%.2fx, median of round-by-round ratios).\n\n",
+		externalName, a.Search[0], median(a.PerCPU[oursAutopath]), median(a.PerCPU[kubernetesAutopath]),
+		median(ratios(a.PerCPU[oursAutopath], a.PerCPU[kubernetesAutopath])))
 }

@@ -119,7 +119,7 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 	if r.Kubeadm, err = measureKubeadm(ctx, bin, cfg.early, dir, cp.Kubeconfig, queries, cfg.rounds, cfg.duration, os.Stderr); err != nil {
 		return nil, err
 	}
-	if r.Autopath, err = measureAutopath(ctx, cp, bin, dir, f.Services[0].Namespace, cfg.rounds, os.Stderr); err != nil {
+	if r.Autopath, err = measureAutopath(ctx, cp, bin, dir, f.Services[0].Namespace, cfg.rounds, cfg.duration, os.Stderr); err != nil {
 		return nil, err
 	}
 	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[kubernetesPlugin]))
