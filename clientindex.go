@@ -66,15 +66,17 @@ func (c *clientIndex) pod(slot uint32) *clientPod { return &c.chunks[slot/chunkS
 // a StatefulSet's ordinal, a Job's and a DaemonSet's five.
 const maxSuffix = 8
 
-// client is who sends a query, read from the index: the pod that holds the source address.
+// client is who sends a query, read from the index: the pod that holds the source address. Reading
+// it allocates nothing: its name is put together only when asked.
 type client struct {
-	namespace      string
-	prefix, suffix string   // its name, in two
-	labels         string   // its client_labels values (see labelsKey)
-	labelKeys      []string // their metadata keys
+	namespace string
+	prefix    string // its name, with suffix
+	suffix    clientPod
+	labels    string   // its client_labels values (see labelsKey)
+	labelKeys []string // their metadata keys
 }
 
-func (c client) name() string { return c.prefix + c.suffix }
+func (c client) name() string { return c.prefix + c.suffix.suffixString() }
 
 // eachLabel calls f with the metadata key of each client_labels label the pod has and its value.
 func (c client) eachLabel(f func(key, value string)) {
@@ -118,7 +120,7 @@ func (c *clientIndex) lookup(ip string) (client, bool) {
 	}
 	p := c.pod(found)
 	return client{
-		namespace: c.strs.get(p.ns), prefix: c.strs.get(p.prefix), suffix: p.suffixString(),
+		namespace: c.strs.get(p.ns), prefix: c.strs.get(p.prefix), suffix: clientPod{suffix: p.suffix},
 		labels: c.strs.get(p.labels), labelKeys: c.labelKeys,
 	}, true
 }

@@ -258,3 +258,15 @@ func TestPodsVerifiedAddressesOfANamespace(t *testing.T) {
 		t.Errorf("has %s = %v, has %s = %v, %d pods; want both addresses of the pod not listed gone", v4, ns.has(v4), v6, ns.has(v6), c.count())
 	}
 }
+
+// Naming the client of a query allocates nothing: autopath asks it at every query in its zones.
+func TestClientLookupAllocatesNothing(t *testing.T) {
+	cd := newPlugin(t, "client_labels app", clientObjects)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := cd.store.clients.lookup("127.0.0.2"); !ok {
+			t.Fatal("no client")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations a lookup", n)
+	}
+}
