@@ -26,7 +26,7 @@ FUZZ_TIME   ?= 20000x
 # Rerun with a larger value to minimize a crasher.
 FUZZ_MINIMIZE_TIME ?= 1s
 # The long run's targets, as package:target: queries, manifest files, snapshot files.
-FUZZ_LONG_TARGETS ?= .:FuzzServeDNS ./internal/source/manifests:FuzzDecodeManifests ./internal/snapshot:FuzzRead
+FUZZ_LONG_TARGETS ?= .:FuzzServeDNS .:FuzzMetadataName ./internal/source/manifests:FuzzDecodeManifests ./internal/snapshot:FuzzRead
 FUZZ_LONG_TIME ?= 10m
 DEMO_PORT   := 1053
 
@@ -58,9 +58,9 @@ test:
 	$(MAKE) --no-print-directory fuzz
 
 # The specification's e2e tests, the comparison with the kubernetes plugin and a secondary's zone
-# transfer (the transfer plugin then comes after clusterdns) again, against build/coredns-early
-# (clusterdns before cache): both places must answer the same.
-E2E_SPEC := ^(TestSchemaVersionTXT|TestClusterIPAddressRecords|TestClusterIPSRV|TestReversePTR|TestHeadlessRecords|TestEndpointNames|TestHeadlessSRV|TestExternalName|TestPodRecordsVerified|TestNegativeAnswers|TestSearchPathMisses|TestCaseKept|TestApex|TestFallthrough|TestTruncation|TestServiceNameStartingWithDigit|TestPodsInsecureAndEndpointPodNames|TestConformance|TestSameAnswersAsTheKubernetesPlugin|TestChanges|TestTransferToSecondary)$$
+# transfer (the transfer plugin then comes after clusterdns) and autopath (still before it) again,
+# against build/coredns-early (clusterdns before cache): both places must answer the same.
+E2E_SPEC := ^(TestSchemaVersionTXT|TestClusterIPAddressRecords|TestClusterIPSRV|TestReversePTR|TestHeadlessRecords|TestEndpointNames|TestHeadlessSRV|TestExternalName|TestPodRecordsVerified|TestNegativeAnswers|TestSearchPathMisses|TestCaseKept|TestApex|TestFallthrough|TestTruncation|TestServiceNameStartingWithDigit|TestPodsInsecureAndEndpointPodNames|TestConformance|TestSameAnswersAsTheKubernetesPlugin|TestChanges|TestTransferToSecondary|TestAutopathMatchesTheKubernetesPlugin)$$
 e2e-early:
 	PLACE=early $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(E2E_SPEC)' ./test/e2e/
 

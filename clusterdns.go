@@ -36,6 +36,8 @@ type ClusterDNS struct {
 	zonal    bool // zonal names with a dotted topology zone are looked up past Synthesize
 	upstream *upstream.Upstream
 	store    *store
+	// hostSearch is the host's search list (/etc/resolv.conf), the end of an autopath search list.
+	hostSearch []string
 
 	// src feeds the store; started in OnStartup and stopped in OnShutdown.
 	src  dataSource
@@ -83,12 +85,13 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		return nil, cfg.errAt(pluginName, "no forward zone: at least one (such as cluster.local) names the records")
 	}
 	cd := &ClusterDNS{
-		zones:    b.allZones(),
-		fall:     cfg.fall,
-		pods:     cfg.pods,
-		zonal:    cfg.zonal,
-		upstream: upstream.New(),
-		udpFit:   cfg.udpFit,
+		zones:      b.allZones(),
+		fall:       cfg.fall,
+		pods:       cfg.pods,
+		zonal:      cfg.zonal,
+		upstream:   upstream.New(),
+		udpFit:     cfg.udpFit,
+		hostSearch: hostSearch(resolvConf),
 	}
 	cd.importsSynced.Store(len(b.mcZones) == 0)
 	// Longest first, so that a name matches the most specific zone it is in.
@@ -98,6 +101,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 		noEndpoints:        cfg.noEndpoints,
 		ignoreEmpty:        cfg.ignoreEmpty,
 		podsVerify:         cfg.pods == podsVerified,
+		clientLabels:       cfg.clientLabels,
 		ptrAll:             cfg.ptrAll,
 	}, nsAddrs)
 	cd.store.programmed = func(kind string, since time.Time) {
@@ -108,7 +112,9 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 	}
 	cd.store.counted = countObjects
 	if len(cfg.manifests) > 0 {
-		cd.src = &manifestSource{files: manifests.New(cfg.manifests, cfg.filter, cfg.podNames), at: cfg.at("manifests")}
+		files := manifests.New(cfg.manifests, cfg.filter, cfg.podNames)
+		files.PodLabels = cfg.clientLabels
+		cd.src = &manifestSource{files: files, at: cfg.at("manifests")}
 		return cd, nil
 	}
 	client := cfg.client
@@ -122,7 +128,8 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			Filter:    cfg.filter,
 			PodNames:  cfg.podNames,
 			Endpoints: !cfg.noEndpoints,
-			Pods:      cfg.pods == podsVerified,
+			Pods:      cfg.pods == podsVerified || len(cfg.clientLabels) > 0, // or autopath: identifyClientsFor
+			PodLabels: cfg.clientLabels,
 		},
 	}
 	if len(b.mcZones) > 0 {

@@ -8,6 +8,8 @@
 //
 //	handler.go             ServeDNS: match a zone, lookup, chase a CNAME, write the answer
 //	fit.go, fitsrv.go      cut a large address or SRV answer (and its glue) to the client's buffer
+//	autopath.go            AutoPath: the client pod's search list, for the autopath plugin
+//	metadata.go            Metadata: clusterdns/ keys of the query name and the client, lazily
 //	internal/index         Lookup, Synthesize (names built on demand), Resolve: a name's RRsets
 //
 // The data path turns Kubernetes objects into those RRsets whenever an object changes.
@@ -20,7 +22,10 @@
 //	internal/model             the slim objects that are kept
 //	source_kube.go, source_manifests.go  start a source for the plugin
 //	source_multicluster.go     the ServiceImport watch beside it, synced apart (multicluster)
-//	store.go, podaddrs.go      the objects kept, as a source.Sink; what depends on each
+//	store.go                   the objects kept, as a source.Sink; what depends on each
+//	clientindex.go             pods: address -> namespace, name, client_labels (autopath,
+//	                           metadata) and a namespace's addresses (pods verified), held once;
+//	                           clienttables.go its compact tables
 //	servicerecords.go          a service's records: its own, and each slice's, rebuilt alone
 //	claims.go                  which slice answers an address or name that several hold
 //	storeimports.go            ServiceImports with their clusters' slices, rebuilt per import

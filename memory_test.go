@@ -21,7 +21,7 @@ func BenchmarkHeapPerEndpoint(b *testing.B) {
 		cd := newPlugin(b, "", emptyCluster)
 		before := liveHeap()
 		b.StartTimer()
-		fillHeapFixture(cd)
+		fillHeapFixture(cd, heapServices, heapPerService)
 		b.StopTimer()
 		b.ReportMetric(float64(liveHeap()-before)/(heapServices*heapPerService), "heapB/endpoint")
 		runtime.KeepAlive(cd)
@@ -35,18 +35,19 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// fillHeapFixture loads the heap fixture through the store.
-func fillHeapFixture(cd *ClusterDNS) {
-	for i := range heapServices {
+// fillHeapFixture loads the heap fixture, of services with perService endpoints each, through the
+// store.
+func fillHeapFixture(cd *ClusterDNS, services, perService int) {
+	for i := range services {
 		ns, name := fmt.Sprintf("ns-%d", i%50), fmt.Sprintf("svc-%d", i)
 		cd.store.UpsertService(&model.Service{
 			Namespace: ns, Name: name, Headless: i%10 == 0, HasSelector: true,
 			ClusterIPs: []netip.Addr{netip.AddrFrom4([4]byte{10, 96, byte(i >> 8), byte(i)})},
 			Ports:      []model.Port{{Name: "http", Protocol: "tcp", Port: 80}, {Name: "metrics", Protocol: "tcp", Port: 9090}},
 		})
-		eps := make([]model.Endpoint, heapPerService)
+		eps := make([]model.Endpoint, perService)
 		for j := range eps {
-			eps[j].Addr = netip.AddrFrom4([4]byte{10, 244, byte(i >> 4), byte(i<<4 | j)})
+			eps[j].Addr = netip.AddrFrom4([4]byte{10, byte(244 + i>>12), byte(i >> 4), byte(i<<4 | j)})
 			if i%10 == 0 {
 				eps[j].Name = fmt.Sprintf("%s-%d", name, j) // StatefulSet hostnames
 			}

@@ -283,7 +283,7 @@ func (b *builder) servesReverse(name string) bool {
 // namespace makes "<ns>.svc.<zone>" and "<ns>.pod.<zone>" exist (spec rule 12: empty non-terminals
 // of an existing namespace are NODATA, whatever the pods mode). Pod names below answer any address
 // ("pods insecure") or the addresses of the namespace's pods (verified, non-nil).
-func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
+func (b *builder) namespace(name string, verified podSet) []index.Set {
 	var out setBuilder
 	for _, z := range b.zones {
 		out.add(name+".svc."+z, index.Marker, nil)
@@ -301,9 +301,12 @@ func (b *builder) namespace(name string, verified *podAddrs) []index.Set {
 	return out.done()
 }
 
+// podSet is the addresses of a namespace's pods.
+type podSet interface{ has(netip.Addr) bool }
+
 // verifiedPod answers "<dashed-ip>.<ns>.pod.<zone>" only for an address of a pod in <ns>
 // ("pods verified").
-func (b *builder) verifiedPod(addrs *podAddrs) func(name, label string) ([]index.Set, bool) {
+func (b *builder) verifiedPod(addrs podSet) func(name, label string) ([]index.Set, bool) {
 	return func(name, label string) ([]index.Set, bool) {
 		if ip, ok := parseDashed(label); !ok || !addrs.has(ip) {
 			return nil, false

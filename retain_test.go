@@ -50,7 +50,7 @@ func TestRetainDeletesWhatARelistNoLongerHas(t *testing.T) {
 				got = append(got, "slice "+key.namespace+"/"+key.name)
 			}
 			for i, pod := range []string{"a/web-0", "b/db-0"} {
-				if s.podAddrs[pod[:1]].has(netip.AddrFrom4([4]byte{10, 244, byte(i), 1})) {
+				if s.clients.holdsIn(pod[:1], netip.AddrFrom4([4]byte{10, 244, byte(i), 1})) {
 					got = append(got, "pod "+pod)
 				}
 			}
@@ -60,8 +60,8 @@ func TestRetainDeletesWhatARelistNoLongerHas(t *testing.T) {
 			if want := strings.Split(tt.want, ", "); !sameElements(got, want) {
 				t.Errorf("held after Retain: %v, want %v", got, want)
 			}
-			if s.nPods != strings.Count(tt.want, "pod ") || s.nServices != strings.Count(tt.want, "svc ") {
-				t.Errorf("counted %d pods and %d services, want those of %s", s.nPods, s.nServices, tt.want)
+			if s.clients.count() != strings.Count(tt.want, "pod ") || s.nServices != strings.Count(tt.want, "svc ") {
+				t.Errorf("counted %d pods and %d services, want those of %s", s.clients.count(), s.nServices, tt.want)
 			}
 		})
 	}

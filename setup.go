@@ -56,7 +56,11 @@ func setup(c *caddy.Controller) error {
 	}
 	// Nothing starts here: the source starts in OnStartup and stops in OnShutdown, so that a
 	// reload of the Corefile leaves no watch behind.
-	c.OnStartup(func() error { cd.findTransfer(c); return nil })
+	c.OnStartup(func() error {
+		cd.findTransfer(c)
+		cd.identifyClientsFor(dnsserver.GetConfig(c).Handlers())
+		return nil
+	})
 	c.OnStartup(cd.start)
 	c.OnShutdown(cd.shutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
@@ -83,6 +87,8 @@ type config struct {
 	fall        fall.F
 	// multicluster are the clusterset zones (Multi-Cluster Services), among zones.
 	multicluster []string
+	// clientLabels are the pod labels given as client-label/<label> metadata (client_labels).
+	clientLabels []string
 
 	client         kube.ClientConfig
 	startupTimeout time.Duration
@@ -170,6 +176,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 			return arity(c, dir, "no argument")
 		}
 		cfg.podNames = true
+	case "client_labels":
+		if len(args) == 0 {
+			return arity(c, dir, "one or more pod label names")
+		}
+		cfg.clientLabels = slices.Compact(slices.Sorted(slices.Values(args)))
 	case "noendpoints":
 		if len(args) != 0 {
 			return arity(c, dir, "no argument")

@@ -1,7 +1,6 @@
 package clusterdns
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,10 @@ type storeOptions struct {
 	ignoreEmpty        bool // ignore empty_service
 	podsVerify         bool // pods verified
 	ptrAll             bool // ptr all: every name that points at an address, not one
+
+	// clientLabels are the pod labels kept as client-label metadata (client_labels). With them or
+	// with podsVerify the store holds pods from the start (see clientindex.go).
+	clientLabels []string
 }
 
 // store keeps the slim objects a service's names depend on and rebuilds that service's records
@@ -37,12 +40,12 @@ type store struct {
 	mu sync.Mutex
 	// services holds each service with its slices and what it gives the index, under the strings of
 	// its own objects: one map entry a service, no key string built (see servicerecords.go).
-	services   map[objKey]serviceEntry
-	nServices  int
-	slices     map[objKey]*model.EndpointSlice
-	podAddrs   map[string]*podAddrs // namespace -> its pods, kept: the namespace's names answer from it
-	nPods      int
-	podSeed    maphash.Seed
+	services  map[objKey]serviceEntry
+	nServices int
+	slices    map[objKey]*model.EndpointSlice
+	// clients holds the pods, when client identity is on (see clientindex.go), which it is with
+	// "pods verified": the namespaces' pod names answer from it.
+	clients    *clientIndex
 	nsObjects  map[string]bool
 	nsServices map[string]int         // services per namespace: a namespace with services exists
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
@@ -76,11 +79,13 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 	s := &store{
 		b: b, opts: opts, nsAddrs: nsAddrs,
 		programmed: func(string, time.Time) {}, counted: func(int, int, int, int) {},
-		ix: index.New(b.allZones()), podAddrs: map[string]*podAddrs{},
-		podSeed:  maphash.MakeSeed(),
+		ix:       index.New(b.allZones()),
 		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
 		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
 		apex: map[string][]index.Set{}, ptrs: newReverseNames(b, opts.ptrAll), serials: map[string]zoneSerial{},
+	}
+	if opts.podsVerify || len(opts.clientLabels) > 0 {
+		s.clients = newClientIndex(opts.clientLabels)
 	}
 	s.publishApex()
 	return s
@@ -95,7 +100,11 @@ func (s *store) exposed(namespace string) bool {
 // tells whoever watches.
 func (s *store) changed() {
 	s.publishApex()
-	s.counted(s.nServices, len(s.slices), s.nPods, len(s.nsObjects))
+	nPods := 0
+	if s.clients != nil {
+		nPods = s.clients.count()
+	}
+	s.counted(s.nServices, len(s.slices), nPods, len(s.nsObjects))
 	if s.watcher != nil {
 		select {
 		case s.watcher <- struct{}{}:
@@ -112,8 +121,8 @@ func (s *store) watch() <-chan struct{} {
 	return s.watcher
 }
 
-// snapshot returns every object held, as a source would hand them over. Pods come with made-up
-// names (see podAddrs.pods).
+// snapshot returns every object held, as a source would hand them over; pods with "pods
+// verified" only, whose names answer from them.
 func (s *store) snapshot() *model.Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -129,8 +138,8 @@ func (s *store) snapshot() *model.Snapshot {
 	for ns := range s.nsObjects {
 		snap.Namespaces = append(snap.Namespaces, &model.Namespace{Name: ns})
 	}
-	for ns, a := range s.podAddrs {
-		snap.Pods = append(snap.Pods, a.pods(ns)...)
+	if s.opts.podsVerify {
+		snap.Pods = s.clients.pods()
 	}
 	return snap
 }
@@ -267,20 +276,19 @@ func (s *store) removeSlice(sl *model.EndpointSlice) {
 func (s *store) UpsertPod(p *model.Pod) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.opts.podsVerify {
+	if s.clients == nil {
 		return
 	}
-	if s.pods(p.Namespace).set(p.Name, p.IPs) {
-		s.nPods++
+	s.clients.set(p)
+	if s.opts.podsVerify {
+		s.changed()
 	}
-	s.changed()
 }
 
 func (s *store) DeletePod(namespace, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.podAddrs[namespace]; ok && a.remove(name) {
-		s.nPods--
+	if s.clients != nil && s.clients.remove(namespace, name) && s.opts.podsVerify {
 		s.changed()
 	}
 }
@@ -317,14 +325,8 @@ func (s *store) Retain(kind source.Kind, namespace string, listed []source.Objec
 	defer s.mu.Unlock()
 	defer s.changed()
 	if kind == source.Pods {
-		names := map[string][]string{} // pods are known by their names' hashes, per namespace
-		for _, k := range listed {
-			names[k.Namespace] = append(names[k.Namespace], k.Name)
-		}
-		for ns, a := range s.podAddrs {
-			if namespace == "" || ns == namespace {
-				s.nPods -= a.retain(names[ns])
-			}
+		if s.clients != nil {
+			s.clients.retain(namespace, listed)
 		}
 		return
 	}
@@ -388,16 +390,8 @@ func (s *store) Replace(snap *model.Snapshot) {
 	for key := range s.services {
 		s.rebuildService(key)
 	}
-	for _, a := range s.podAddrs {
-		a.clear()
-	}
-	s.nPods = 0
-	if s.opts.podsVerify {
-		for _, p := range snap.Pods {
-			if s.pods(p.Namespace).set(p.Name, p.IPs) {
-				s.nPods++
-			}
-		}
+	if s.clients != nil {
+		s.clients.replace(snap.Pods)
 	}
 	for ns := range s.nsShown {
 		s.syncNamespace(ns)
@@ -409,17 +403,6 @@ func (s *store) Replace(snap *model.Snapshot) {
 		s.syncNamespace(ns)
 	}
 	s.changed()
-}
-
-// pods returns the pods of a namespace, made on first use and kept: the namespace's names answer
-// from them.
-func (s *store) pods(ns string) *podAddrs {
-	a, ok := s.podAddrs[ns]
-	if !ok {
-		a = newPodAddrs(&s.podSeed)
-		s.podAddrs[ns] = a
-	}
-	return a
 }
 
 // exposureChanged follows a namespace appearing or going: with namespace_labels its services come
@@ -450,9 +433,9 @@ func (s *store) syncNamespace(ns string) {
 		delete(s.nsShown, ns)
 		return
 	}
-	var verified *podAddrs
+	var verified podSet
 	if s.opts.podsVerify {
-		verified = s.pods(ns)
+		verified = namespacePods{s.clients, ns}
 	}
 	sets := s.b.namespace(ns, verified)
 	s.ix.Swap(nil, sets)

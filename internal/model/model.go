@@ -69,11 +69,13 @@ type Endpoint struct {
 	Zone string
 }
 
-// Pod is what DNS needs of a v1 Pod: its addresses, for "pods verified".
+// Pod is what DNS needs of a v1 Pod: its addresses, for "pods verified" and the client index,
+// and the labels that client_labels names (nil when it names none).
 type Pod struct {
 	Namespace string
 	Name      string
 	IPs       []netip.Addr
+	Labels    map[string]string
 }
 
 // Key returns "namespace/name".

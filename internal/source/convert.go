@@ -156,6 +156,26 @@ func ConvertPod(pod *corev1.Pod) *model.Pod {
 	return out
 }
 
+// ConvertPodLabels is ConvertPod keeping the pod's labels named in keys (client_labels), and no
+// other: a label map per pod would cost more than the rest of the pod.
+func ConvertPodLabels(keys []string) func(*corev1.Pod) *model.Pod {
+	return func(pod *corev1.Pod) *model.Pod {
+		out := ConvertPod(pod)
+		if out == nil || len(keys) == 0 {
+			return out
+		}
+		for _, k := range keys {
+			if v, ok := pod.Labels[k]; ok {
+				if out.Labels == nil {
+					out.Labels = make(map[string]string, len(keys))
+				}
+				out.Labels[Intern(k)] = Intern(v)
+			}
+		}
+		return out
+	}
+}
+
 // ConvertNamespace returns the slim form of a v1 Namespace; its labels are copied.
 func ConvertNamespace(ns *corev1.Namespace) *model.Namespace {
 	if ns == nil {

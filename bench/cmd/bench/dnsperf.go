@@ -36,9 +36,14 @@ func dnsperfArgs(port int, file string, d time.Duration, rate int) []string {
 // runDNSPerf runs dnsperf on core clientCPU against port for d; with rate > 0 it sends at that rate
 // and reads the latency of every query from its verbose output.
 func runDNSPerf(ctx context.Context, port int, file string, d time.Duration, rate int) (perf, error) {
+	return runDNSPerfArgs(ctx, dnsperfArgs(port, file, d, rate), d, rate)
+}
+
+// runDNSPerfArgs is runDNSPerf with taskset's arguments made by dnsperfArgs, and more.
+func runDNSPerfArgs(ctx context.Context, args []string, d time.Duration, rate int) (perf, error) {
 	ctx, cancel := context.WithTimeout(ctx, d+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "taskset", dnsperfArgs(port, file, d, rate)...)
+	cmd := exec.CommandContext(ctx, "taskset", args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return perf{}, fmt.Errorf("dnsperf: %w", err)

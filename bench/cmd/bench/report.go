@@ -162,6 +162,7 @@ func writeScale(b *strings.Builder, cfg config, r *scaleResult) {
 	writeKubeadm(b, r)
 	writeAPICost(b, r)
 	writeMCSZonal(b, r)
+	writeAutopath(b, r)
 	writeTargets(b, r)
 	for _, pr := range r.Profiles {
 		fmt.Fprintf(b, "<details><summary>%s (%s)</summary>\n\n```\n%s\n```\n</details>\n\n", pr.Title, pr.Path, pr.Top)

@@ -25,6 +25,7 @@ type scaleResult struct {
 	Throughput          *throughput
 	Kubeadm             *throughput // in kubeadm's default Corefile
 	MCSZonal            *throughput // with multicluster and zonal, on their mix (mcszonal.go)
+	Autopath            *autopathResult
 	Latency             *latency
 	Programming         *programming
 	Relist              *relist
@@ -122,6 +123,9 @@ func runScale(ctx context.Context, cfg config, bin, binDir string, services int)
 		return nil, err
 	}
 	if r.MCSZonal, err = measureMCSZonal(ctx, cp.RESTConfig, f, cfg.perService, bin, dir, cp.Kubeconfig, cfg.rounds, cfg.duration, os.Stderr); err != nil {
+		return nil, err
+	}
+	if r.Autopath, err = measureAutopath(ctx, cp, bin, dir, f.Services[0].Namespace, cfg.rounds, cfg.duration, os.Stderr); err != nil {
 		return nil, err
 	}
 	rate := int(cfg.latencyLoad * median(r.Throughput.QPS[kubernetesPlugin]))

@@ -56,11 +56,16 @@ func measureThroughput(ctx context.Context, servers map[string]*server, file str
 // saturate runs dnsperf at full speed against s for d and returns its result and the server's
 // CPU time over d.
 func saturate(ctx context.Context, s *server, file string, d time.Duration) (perf, float64, error) {
+	return saturateArgs(ctx, s, dnsperfArgs(s.port, file, d, 0), d)
+}
+
+// saturateArgs is saturate with dnsperf's arguments made by dnsperfArgs, and more.
+func saturateArgs(ctx context.Context, s *server, args []string, d time.Duration) (perf, float64, error) {
 	before, err := cpuTime(s.PID())
 	if err != nil {
 		return perf{}, 0, err
 	}
-	p, err := runDNSPerf(ctx, s.port, file, d, 0)
+	p, err := runDNSPerfArgs(ctx, args, d, 0)
 	if err != nil {
 		return perf{}, 0, err
 	}

@@ -46,8 +46,8 @@ func sliceConverter(f source.Filter, podNames bool) converter[model.EndpointSlic
 	})
 }
 
-func podConverter(f source.Filter) converter[model.Pod] {
-	return converterOf(source.Pods, f, source.ConvertPod)
+func podConverter(f source.Filter, labels []string) converter[model.Pod] {
+	return converterOf(source.Pods, f, source.ConvertPodLabels(labels))
 }
 
 func namespaceConverter(f source.Filter) converter[model.Namespace] {

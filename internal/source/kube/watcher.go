@@ -24,6 +24,8 @@ type WatchConfig struct {
 	PodNames  bool          // name endpoints without a hostname by their pod (endpoint_pod_names)
 	Endpoints bool          // watch EndpointSlices
 	Pods      bool          // watch Pods
+	// PodLabels are the pod labels kept for the client index (client_labels).
+	PodLabels []string
 }
 
 // Watcher runs the reflectors that feed a Sink.
@@ -54,7 +56,7 @@ func Watch(ctx context.Context, client kubernetes.Interface, cfg WatchConfig, si
 		}
 		if cfg.Pods {
 			run(ctx, w, "pods", &corev1.Pod{}, listWatch(client, client.CoreV1().Pods(ns), f, source.Pods), &feed[model.Pod]{
-				convert: podConverter(f), upsert: sink.UpsertPod, remove: sink.DeletePod,
+				convert: podConverter(f, cfg.PodLabels), upsert: sink.UpsertPod, remove: sink.DeletePod,
 				retain: func(l []source.ObjectKey) { sink.Retain(source.Pods, ns, l) },
 			})
 		}

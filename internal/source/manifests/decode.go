@@ -58,8 +58,8 @@ var readKinds = map[schema.GroupKind]string{
 
 // decodeManifests reads a stream of YAML documents (separated by "---") or JSON objects. Errors
 // name the file and the 1-based document number.
-func decodeManifests(name string, r io.Reader, f source.Filter, podNames bool) (*fileObjects, error) {
-	d := &decoder{filter: f, podNames: podNames, out: &fileObjects{}}
+func decodeManifests(name string, r io.Reader, f source.Filter, podNames bool, podLabels []string) (*fileObjects, error) {
+	d := &decoder{filter: f, podNames: podNames, podLabels: podLabels, out: &fileObjects{}}
 	dec := utilyaml.NewYAMLOrJSONDecoder(r, 4096)
 	for doc := 1; ; doc++ {
 		var raw json.RawMessage
@@ -77,9 +77,10 @@ func decodeManifests(name string, r io.Reader, f source.Filter, podNames bool) (
 }
 
 type decoder struct {
-	filter   source.Filter
-	podNames bool // endpoint_pod_names
-	out      *fileObjects
+	filter    source.Filter
+	podNames  bool     // endpoint_pod_names
+	podLabels []string // client_labels
+	out       *fileObjects
 }
 
 // document decodes one document (or one item of a List) in JSON form.
@@ -183,7 +184,7 @@ func (d *decoder) slice(o *discoveryv1.EndpointSlice) {
 
 func (d *decoder) pod(o *corev1.Pod) {
 	withNamespace(&o.ObjectMeta)
-	appendKept(&d.out.pods, source.Kept(d.filter, source.Pods, o, source.ConvertPod))
+	appendKept(&d.out.pods, source.Kept(d.filter, source.Pods, o, source.ConvertPodLabels(d.podLabels)))
 }
 
 func (d *decoder) namespace(o *corev1.Namespace) {

@@ -19,7 +19,7 @@ func FuzzDecodeManifests(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := decodeManifests("fuzz.yaml", bytes.NewReader(data), source.Filter{}, true)
+		objs, err := decodeManifests("fuzz.yaml", bytes.NewReader(data), source.Filter{}, true, nil)
 		if err != nil {
 			return
 		}

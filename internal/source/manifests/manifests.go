@@ -31,6 +31,9 @@ type Source struct {
 	// that disappeared); Run keeps serving that file's last good objects. Each error is reported
 	// once, not at every poll. Nil means no report. Set it before Load or Run.
 	OnError func(error)
+	// PodLabels are the pod labels kept for the client index (client_labels). Set it before Load
+	// or Run.
+	PodLabels []string
 
 	paths    []string
 	filter   source.Filter
@@ -212,7 +215,7 @@ func (m *Source) read(path string) (*fileObjects, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return decodeManifests(path, f, m.filter, m.podNames)
+	return decodeManifests(path, f, m.filter, m.podNames, m.PodLabels)
 }
 
 type listedFile struct {
