@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -57,36 +56,7 @@ func (c *coreDNS) ask(t testing.TB, network, qname string, qtype uint16) *dns.Ms
 // buffer, so that its real size on the wire is seen (the miekg/dns client reads only 512
 // bytes without EDNS).
 func (c *coreDNS) exchangeRawUDP(qname string, qtype uint16) (*dns.Msg, int, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(qname, qtype)
-	q, err := m.Pack()
-	if err != nil {
-		return nil, 0, err
-	}
-	conn, err := net.Dial("udp", c.addr)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(queryTimeout)); err != nil {
-		return nil, 0, err
-	}
-	if _, err := conn.Write(q); err != nil {
-		return nil, 0, err
-	}
-	buf := make([]byte, dns.MaxMsgSize)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s %s over raw udp: %w", qname, dns.TypeToString[qtype], err)
-	}
-	r := new(dns.Msg)
-	if err := r.Unpack(buf[:n]); err != nil {
-		return nil, n, fmt.Errorf("unpack a %d-byte answer: %w", n, err)
-	}
-	if r.Id != m.Id {
-		return nil, n, fmt.Errorf("answer ID %d, query ID %d", r.Id, m.Id)
-	}
-	return r, n, nil
+	return exchangeSizedType(c.addr, qname, qtype, 0)
 }
 
 // expect is what an answer must look like. Records are compared as rrKey strings: owner (exact
