@@ -67,25 +67,7 @@ func measureKubeadm(ctx context.Context, bin, early, dir, kubeconfig, file strin
 		}
 		order = append(order, st.name)
 	}
-	t := &throughput{QPS: map[string][]float64{}, Avg: map[string][]time.Duration{}, Rcodes: map[string]string{}, CPU: map[string][]float64{}}
-	for r := range rounds {
-		for _, name := range append(order, kubernetesPlugin) {
-			p, busy, err := saturate(ctx, servers[name], file, d)
-			if err != nil {
-				return nil, fmt.Errorf("kubeadm round %d, %s: %w", r+1, name, err)
-			}
-			fmt.Fprintf(log, "kubeadm Corefile round %d/%d %-16s %8.0f qps, avg %v, lost %d, server CPU %.0f%%\n", r+1, rounds, name, p.QPS, p.AvgLatency, p.Lost, busy*100)
-			if len(t.QPS[name]) > r {
-				t.Noise = append(t.Noise, p.QPS/t.QPS[name][r])
-				continue
-			}
-			t.QPS[name] = append(t.QPS[name], p.QPS)
-			t.CPU[name] = append(t.CPU[name], busy)
-			t.Avg[name] = append(t.Avg[name], p.AvgLatency)
-			t.Rcodes[name] = p.Rcodes
-		}
-	}
-	return t, nil
+	return alternate(ctx, servers, order, file, rounds, d, "kubeadm Corefile", log)
 }
 
 // earlyBinary is the early build's path, or "" when it has not been built.

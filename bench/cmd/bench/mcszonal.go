@@ -98,25 +98,7 @@ func measureMCSZonal(ctx context.Context, cfg *rest.Config, f *cluster.Fixture, 
 			return nil, err
 		}
 	}
-	t := &throughput{QPS: map[string][]float64{}, Avg: map[string][]time.Duration{}, Rcodes: map[string]string{}, CPU: map[string][]float64{}}
-	for r := range rounds {
-		for i, name := range []string{ours, kubernetesPlugin, kubernetesPlugin} {
-			q, busy, err := saturate(ctx, servers[name], file, d)
-			if err != nil {
-				return nil, fmt.Errorf("clusterset and zonal round %d, %s: %w", r+1, name, err)
-			}
-			fmt.Fprintf(log, "clusterset and zonal round %d/%d %-10s %8.0f qps, avg %v, lost %d, server CPU %.0f%%\n", r+1, rounds, name, q.QPS, q.AvgLatency, q.Lost, busy*100)
-			if i == 2 {
-				t.Noise = append(t.Noise, q.QPS/t.QPS[kubernetesPlugin][r])
-				continue
-			}
-			t.QPS[name] = append(t.QPS[name], q.QPS)
-			t.CPU[name] = append(t.CPU[name], busy)
-			t.Avg[name] = append(t.Avg[name], q.AvgLatency)
-			t.Rcodes[name] = q.Rcodes
-		}
-	}
-	return t, nil
+	return alternate(ctx, servers, []string{ours, kubernetesPlugin}, file, rounds, d, "clusterset and zonal", log)
 }
 
 // writeMCSZonal writes the table of the clusterset-and-zonal runs.

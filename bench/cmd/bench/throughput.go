@@ -32,16 +32,22 @@ func (t *throughput) perCPU(name string) []float64 {
 // measureThroughput runs dnsperf at full speed against ours, the kubernetes plugin, whoami and the
 // the kubernetes plugin again, in that order, rounds times.
 func measureThroughput(ctx context.Context, servers map[string]*server, file string, rounds int, d time.Duration, log io.Writer) (*throughput, error) {
+	return alternate(ctx, servers, []string{ours, kubernetesPlugin, whoami}, file, rounds, d, "throughput", log)
+}
+
+// alternate runs dnsperf at full speed against each server of order in turn, then the kubernetes
+// plugin again (its second run over its first is the noise floor), rounds times.
+func alternate(ctx context.Context, servers map[string]*server, order []string, file string, rounds int, d time.Duration, label string, log io.Writer) (*throughput, error) {
 	t := &throughput{QPS: map[string][]float64{}, Avg: map[string][]time.Duration{}, Rcodes: map[string]string{}, CPU: map[string][]float64{}}
 	for r := range rounds {
-		for i, name := range []string{ours, kubernetesPlugin, whoami, kubernetesPlugin} {
+		for _, name := range append(order[:len(order):len(order)], kubernetesPlugin) {
 			p, busy, err := saturate(ctx, servers[name], file, d)
 			if err != nil {
-				return nil, fmt.Errorf("round %d, %s: %w", r+1, name, err)
+				return nil, fmt.Errorf("%s round %d, %s: %w", label, r+1, name, err)
 			}
-			fmt.Fprintf(log, "throughput round %d/%d %-10s %8.0f qps, avg %v, lost %d, server CPU %.0f%%\n", r+1, rounds, name, p.QPS, p.AvgLatency, p.Lost, busy*100)
-			if i == 3 {
-				t.Noise = append(t.Noise, p.QPS/t.QPS[kubernetesPlugin][r])
+			fmt.Fprintf(log, "%s round %d/%d %-16s %8.0f qps, avg %v, lost %d, server CPU %.0f%%\n", label, r+1, rounds, name, p.QPS, p.AvgLatency, p.Lost, busy*100)
+			if len(t.QPS[name]) > r {
+				t.Noise = append(t.Noise, p.QPS/t.QPS[name][r])
 				continue
 			}
 			t.QPS[name] = append(t.QPS[name], p.QPS)
