@@ -4,13 +4,13 @@
 //
 // Three paths run through it; the files of each, in order:
 //
-// The query path builds nothing: a zone match, one index lookup and a write.
+// The query path builds nothing but a PTR: a zone match, one index lookup and a write.
 //
 //	handler.go             ServeDNS: match a zone, lookup, chase a CNAME, write the answer
 //	fit.go, fitsrv.go      cut a large address or SRV answer (and its glue) to the client's buffer
 //	autopath.go            AutoPath: the client pod's search list, for the autopath plugin
 //	metadata.go            Metadata: clusterdns/ keys of the query name and the client, lazily
-//	internal/index         Lookup, Synthesize (names built on demand), Resolve: a name's RRsets
+//	internal/index         Lookup, Synthesize (names built on demand, PTRs among them), Resolve
 //
 // The data path turns Kubernetes objects into those RRsets whenever an object changes.
 //
@@ -42,7 +42,7 @@
 //
 // The transfer path hands a zone to the transfer plugin (AXFR, IXFR as AXFR) and tells secondaries.
 //
-//	transfer.go            Transfer: a zone's SOA, names and SOA, from one state
+//	transfer.go            Transfer: a zone's SOA, names, PTRs and SOA, from one state
 //	notify.go              NOTIFY through the transfer plugin when a zone's serial moves
 //
 // The build path compiles the plugin into CoreDNS, as operators do.
