@@ -89,7 +89,8 @@ type reverseNames struct {
 	touched map[netip.Addr]ptrAnswer // scratch: the addresses an update touched, as they were
 	// ops are an update's refs to add and take back, per bucket: applied at its end in one pass
 	// over each bucket's array, not one shift of the array per ref.
-	ops map[[16]byte][]ptrOp
+	ops         map[[16]byte][]ptrOp
+	adds, takes []ptrRef // apply's scratch
 }
 
 // ptrOp adds (delta 1) or takes back (-1) a ref.
@@ -241,10 +242,11 @@ func (c ptrRef) same(d ptrRef) bool {
 	return c.key == d.key && c.rank == d.rank && c.svc == d.svc && c.sl == d.sl && c.idx == d.idx
 }
 
-// apply returns refs with ops applied, sorted: the refs taken back left out, those added merged
-// in. A ref is taken back once per time it was given.
-func apply(refs []ptrRef, ops []ptrOp) []ptrRef {
-	var adds, takes []ptrRef
+// apply applies ops to refs in place and returns them, sorted: the refs taken back left out,
+// those added merged in from the back of the grown array. A ref is taken back once per time it
+// was given. Readers wait on r.mu meanwhile.
+func (r *reverseNames) apply(refs []ptrRef, ops []ptrOp) []ptrRef {
+	adds, takes := r.adds[:0], r.takes[:0]
 	for _, op := range ops {
 		if op.delta > 0 {
 			adds = append(adds, op.ref)
@@ -254,20 +256,34 @@ func apply(refs []ptrRef, ops []ptrOp) []ptrRef {
 			takes = append(takes, op.ref)
 		}
 	}
-	byKey := func(a, b ptrRef) int { return cmp.Or(cmp.Compare(a.key, b.key), a.compare(b)) }
-	slices.SortFunc(adds, byKey)
-	out := make([]ptrRef, 0, len(refs)+len(adds)-len(takes))
+	n := 0
 	for _, c := range refs {
 		if i := slices.IndexFunc(takes, c.same); i >= 0 {
 			takes = slices.Delete(takes, i, i+1)
 			continue
 		}
-		for len(adds) > 0 && byKey(adds[0], c) < 0 {
-			out, adds = append(out, adds[0]), adds[1:]
-		}
-		out = append(out, c)
+		refs[n] = c
+		n++
 	}
-	return append(out, adds...)
+	clear(refs[n:]) // no reference kept to what went
+	refs = refs[:n]
+	if len(adds) > 0 {
+		byKey := func(a, b ptrRef) int { return cmp.Or(cmp.Compare(a.key, b.key), a.compare(b)) }
+		slices.SortFunc(adds, byKey)
+		refs = slices.Grow(refs, len(adds))[:n+len(adds)]
+		i, j := n-1, len(adds)-1
+		for k := len(refs) - 1; j >= 0; k-- {
+			if i >= 0 && byKey(refs[i], adds[j]) > 0 { // a new ref goes after the equal ones
+				refs[k], i = refs[i], i-1
+			} else {
+				refs[k], j = adds[j], j-1
+			}
+		}
+	}
+	clear(adds)
+	clear(takes)
+	r.adds, r.takes = adds[:0], takes[:0]
+	return refs
 }
 
 // bounds returns where the refs of key k are in the bucket's array.
@@ -291,7 +307,7 @@ func (bk *ptrBucket) run(k uint8) []ptrRef {
 func (r *reverseNames) publish() []index.Change {
 	for key, ops := range r.ops {
 		bk := r.buckets[key]
-		bk.refs = apply(bk.refs, ops)
+		bk.refs = r.apply(bk.refs, ops)
 	}
 	clear(r.ops)
 	var changes []index.Change
