@@ -152,17 +152,24 @@ func TestTransferRefused(t *testing.T) {
 	}
 }
 
-// Two replicas over the same data report the same serial and the same zone; a change moves the
-// serial up, and taking the change back moves it up again (never back down).
-func TestSerialFromContent(t *testing.T) {
+// twoReplicas starts two replicas over the example cluster, checks that they transfer zone alike,
+// and returns one of them and the zone's serial.
+func twoReplicas(t *testing.T, zone string) (*ClusterDNS, uint32) {
+	t.Helper()
 	a := newPlugin(t, "", exampleCluster)
 	b := newPlugin(t, "", exampleCluster)
-	za, zb := axfr(t, a, "cluster.local.", 0), axfr(t, b, "cluster.local.", 0)
+	za, zb := axfr(t, a, zone, 0), axfr(t, b, zone, 0)
 	if serialOf(t, za) != serialOf(t, zb) || len(za) != len(zb) {
 		t.Fatalf("replicas differ: serial %d, %d records; serial %d, %d records",
 			serialOf(t, za), len(za), serialOf(t, zb), len(zb))
 	}
-	first := serialOf(t, za)
+	return a, serialOf(t, za)
+}
+
+// Two replicas over the same data report the same serial and the same zone; a change moves the
+// serial up, and taking the change back moves it up again (never back down).
+func TestSerialFromContent(t *testing.T) {
+	a, first := twoReplicas(t, "cluster.local.")
 	reverse := serialOf(t, axfr(t, a, "ip6.arpa.", 0))
 
 	svc := &model.Service{Namespace: "default", Name: "added", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.7.7")}}
@@ -186,14 +193,7 @@ func TestSerialFromContent(t *testing.T) {
 
 // PTRs are built when asked, not indexed: a reverse zone's serial and transfer must follow them.
 func TestReverseSerialFollowsPTRs(t *testing.T) {
-	a := newPlugin(t, "", exampleCluster)
-	b := newPlugin(t, "", exampleCluster)
-	za, zb := axfr(t, a, "in-addr.arpa.", 0), axfr(t, b, "in-addr.arpa.", 0)
-	if serialOf(t, za) != serialOf(t, zb) || len(za) != len(zb) {
-		t.Fatalf("replicas differ: serial %d, %d records; serial %d, %d records",
-			serialOf(t, za), len(za), serialOf(t, zb), len(zb))
-	}
-	first := serialOf(t, za)
+	a, first := twoReplicas(t, "in-addr.arpa.")
 	svc := &model.Service{Namespace: "default", Name: "added", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.7.7")}}
 	a.store.UpsertService(svc)
 	zone := axfr(t, a, "in-addr.arpa.", 0)
