@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -85,8 +84,8 @@ type reverseNames struct {
 	buckets map[[16]byte]*ptrBucket
 
 	// Writers only (under the store's lock):
-	sums    map[string]uint64        // reverse zone -> the sum of its answers' hashes (serial.go)
-	touched map[netip.Addr]ptrAnswer // scratch: the addresses an update touched, as they were
+	sums    map[string]uint64     // reverse zone -> the sum of its answers' hashes (serial.go)
+	touched map[netip.Addr]uint64 // scratch: the addresses an update touched, their answer's hash before
 	// ops are an update's refs to add and take back, per bucket: applied at its end in one pass
 	// over each bucket's array, not one shift of the array per ref.
 	ops         map[[16]byte][]ptrOp
@@ -110,15 +109,9 @@ type ptrBucket struct {
 	marker []index.Set // nil until published
 }
 
-// ptrAnswer is what an address answered before an update: whether it had a PTR, and its hash.
-type ptrAnswer struct {
-	had  bool
-	hash uint64
-}
-
 func newReverseNames(b *builder, all bool) *reverseNames {
 	return &reverseNames{b: b, all: all, buckets: map[[16]byte]*ptrBucket{},
-		sums: map[string]uint64{}, touched: map[netip.Addr]ptrAnswer{}, ops: map[[16]byte][]ptrOp{}}
+		sums: map[string]uint64{}, touched: map[netip.Addr]uint64{}, ops: map[[16]byte][]ptrOp{}}
 }
 
 // update moves a service's candidates from what they were derived from to what they are derived
@@ -230,8 +223,7 @@ func (r *reverseNames) count(addr netip.Addr, c ptrRef, delta int) {
 		r.buckets[key] = bk
 	}
 	if _, seen := r.touched[addr]; !seen {
-		run := bk.run(k)
-		r.touched[addr] = ptrAnswer{had: len(run) > 0, hash: r.hash(addr, run)}
+		r.touched[addr] = r.hash(addr, bk.run(k))
 	}
 	c.key = k
 	r.ops[key] = append(r.ops[key], ptrOp{ref: c, delta: delta})
@@ -314,9 +306,7 @@ func (r *reverseNames) publish() []index.Change {
 	for addr, was := range r.touched {
 		key, k := bucketOf(addr)
 		bk := r.buckets[key]
-		run := bk.run(k)
-		now := ptrAnswer{had: len(run) > 0, hash: r.hash(addr, run)}
-		r.sums[bk.zone] += now.hash - was.hash
+		r.sums[bk.zone] += r.hash(addr, bk.run(k)) - was
 		if len(bk.refs) > 0 && bk.marker == nil {
 			bk.marker = []index.Set{{Name: bk.name, Type: index.Marker, Lazy: r.answerer(bk)}}
 			changes = append(changes, index.Change{New: bk.marker})
@@ -353,20 +343,27 @@ func (r *reverseNames) answerer(bk *ptrBucket) func(name, label string) ([]index
 }
 
 // labelKey is the key named by a label below a bucket: an octet in canonical decimal (RFC 1035
-// 3.5) or a nibble in lower-case hex (RFC 3596 2.5); any other label names nothing.
+// 3.5) or a nibble in lower-case hex (RFC 3596 2.5); any other label names nothing. Without an
+// allocation: every PTR query asks it.
 func labelKey(is4 bool, label string) (uint8, bool) {
-	if is4 {
-		n, err := strconv.Atoi(label)
-		if err != nil || n < 0 || n > 255 || strconv.Itoa(n) != label {
+	if !is4 {
+		if len(label) != 1 {
 			return 0, false
 		}
-		return uint8(n), true
+		n := strings.IndexByte("0123456789abcdef", label[0])
+		return uint8(n), n >= 0
 	}
-	if len(label) != 1 {
+	if len(label) == 0 || len(label) > 3 || (len(label) > 1 && label[0] == '0') {
 		return 0, false
 	}
-	n := strings.IndexByte("0123456789abcdef", label[0])
-	return uint8(n), n >= 0
+	n := 0
+	for i := range len(label) {
+		if label[i] < '0' || label[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(label[i]-'0')
+	}
+	return uint8(n), n <= 255
 }
 
 // addr is the address of key k in the bucket.
@@ -444,29 +441,16 @@ func (r *reverseNames) target(addr netip.Addr, c ptrRef) string {
 func (r *reverseNames) hash(addr netip.Addr, run []ptrRef) uint64 {
 	var sum uint64
 	for i, c := range run {
-		if i > 0 && (!r.all || c.compare(run[i-1]) == 0) {
-			if !r.all {
-				break
-			}
+		if i > 0 && !r.all {
+			break
+		}
+		if i > 0 && c.compare(run[i-1]) == 0 {
 			continue // the same name again
 		}
 		b := addr.As16()
-		h := uint64(fnvOffset)
-		for _, x := range b {
-			h = fnvByte(h, x)
-		}
-		h = fnvByte(h, c.rank)
-		for shift := 0; shift < 32; shift += 8 {
-			h = fnvByte(h, byte(r.b.ttl>>shift))
-		}
 		ns, svc, label := c.names()
-		for _, part := range [...]string{ns, svc, label} {
-			for i := range len(part) {
-				h = fnvByte(h, part[i])
-			}
-			h = fnvByte(h, 0)
-		}
-		sum += h
+		sum += index.NewHash().Bytes(b[:]).Uint(uint64(c.rank)<<32 | uint64(r.b.ttl)).
+			String(ns).String(svc).String(label).Sum()
 	}
 	return sum
 }
@@ -493,8 +477,3 @@ func (r *reverseNames) records(zone string) []dns.RR {
 	}
 	return out
 }
-
-const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
-
-// fnvByte is one step of FNV-1a.
-func fnvByte(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }

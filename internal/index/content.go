@@ -110,6 +110,26 @@ func fnvUint(h, v uint64) uint64 {
 	return h
 }
 
+// Hash hashes fields the way the content sums hash records, for what a plugin keeps outside the
+// index but a zone's content must count (a reverse zone's PTRs, built when asked): a sum of Sums
+// is as strong as the index's own.
+type Hash uint64
+
+// NewHash starts a hash.
+func NewHash() Hash { return fnvOffset }
+
+// String adds a field.
+func (h Hash) String(s string) Hash { return Hash(fnvString(uint64(h), s)) }
+
+// Bytes adds a field.
+func (h Hash) Bytes(b []byte) Hash { return Hash(fnvBytes(uint64(h), b)) }
+
+// Uint adds a field.
+func (h Hash) Uint(v uint64) Hash { return Hash(fnvUint(uint64(h), v)) }
+
+// Sum ends the hash.
+func (h Hash) Sum() uint64 { return mix(uint64(h)) }
+
 // mix is splitmix64's finaliser: FNV's low bits are weak, and a sum of weak hashes is weaker.
 func mix(x uint64) uint64 {
 	x ^= x >> 30
