@@ -1,7 +1,6 @@
 package clusterdns
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/clusterdns/clusterdns/internal/model"
 
-	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 )
 
@@ -30,30 +28,14 @@ func zonal30() string {
 func BenchmarkZonalServeDNS(b *testing.B) {
 	cd := newPlugin(b, "zonal", zonal30())
 	const svc = "._zone.zz.default.svc.cluster.local."
-	for _, bc := range []struct {
-		name  string
-		qname string
-		qtype uint16
-	}{
+	benchQueries(b, cd, []benchQuery{
 		{"Headless_A_30", "zz.default.svc.cluster.local.", dns.TypeA},
 		{"Pin_A_10", "us-east-1a.pin" + svc, dns.TypeA},
 		{"Pin_dotted_A_10", "us-east-1.c.pin" + svc, dns.TypeA},
 		{"Pin_SRV_10", "us-east-1a.pin" + svc, dns.TypeSRV},
 		{"Pin_NODATA", "nowhere.pin" + svc, dns.TypeA},
 		{"Prefer_fallback_A_30", "nowhere.prefer" + svc, dns.TypeA},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			m := new(dns.Msg).SetQuestion(bc.qname, bc.qtype)
-			w := &test.ResponseWriter{}
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := cd.ServeDNS(ctx, w, m); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	})
 }
 
 // BenchmarkZonalBuild is the cost zonal adds to an EndpointSlice change of a headless service
