@@ -30,7 +30,7 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 	if zone == "" || cd.store.clients == nil {
 		return nil
 	}
-	cl, ok := cd.store.clients.lookup(state.IP())
+	cl, ok := cd.store.clients.lookup(clientAddr(state.W))
 	if !ok {
 		return nil
 	}
@@ -46,8 +46,8 @@ func (cd *ClusterDNS) AutoPath(state request.Request) []string {
 
 // identifyClients turns the client index on: the Pod watch starts even without "pods verified", and
 // feeds the index (once; the source is not started yet).
-func (cd *ClusterDNS) identifyClients(on bool) {
-	if !on || cd.store.clients != nil {
+func (cd *ClusterDNS) identifyClients() {
+	if cd.store.clients != nil {
 		return
 	}
 	cd.store.clients = newClientIndex(nil) // client_labels would have turned it on already
@@ -63,7 +63,7 @@ func (cd *ClusterDNS) identifyClients(on bool) {
 func (cd *ClusterDNS) identifyClientsFor(chain []plugin.Handler) {
 	for _, h := range chain {
 		if h != nil && h.Name() == "autopath" {
-			cd.identifyClients(true)
+			cd.identifyClients()
 			return
 		}
 	}

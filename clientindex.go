@@ -2,6 +2,7 @@ package clusterdns
 
 import (
 	"hash/maphash"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/clusterdns/clusterdns/internal/model"
 	"github.com/clusterdns/clusterdns/internal/source"
+
+	"github.com/miekg/dns"
 )
 
 // clientIndex maps a pod's address to the pod, for autopath and the client-* metadata, and answers
@@ -99,12 +102,19 @@ func newClientIndex(labels []string) *clientIndex {
 	return c
 }
 
-// lookup returns the one pod holding ip, and false if none or several do or ip is not an address.
-func (c *clientIndex) lookup(ip string) (client, bool) {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return client{}, false
+// clientAddr is the address a query came from, without the string round trip of request.IP.
+func clientAddr(w dns.ResponseWriter) netip.Addr {
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr()
 	}
+	return netip.Addr{}
+}
+
+// lookup returns the one pod holding a, and false if none or several do.
+func (c *clientIndex) lookup(a netip.Addr) (client, bool) {
 	a = a.Unmap()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -185,12 +195,18 @@ func (c *clientIndex) find(namespace, name string) (uint32, bool) {
 func (c *clientIndex) set(p *model.Pod) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.setLocked(p)
+}
+
+// setLocked is set; the caller holds mu.
+func (c *clientIndex) setLocked(p *model.Pod) {
+	// The strings first: a pod's update then keeps those it held, not freed and copied again.
+	prefix, suffix := splitPodName(p.Name)
+	cp := clientPod{ns: c.strs.add(p.Namespace), prefix: c.strs.add(prefix), labels: c.strs.add(c.labelsKey(p.Labels))}
 	if slot, ok := c.find(p.Namespace, p.Name); ok {
 		c.release(slot)
 	}
 	slot := c.newSlot()
-	prefix, suffix := splitPodName(p.Name)
-	cp := clientPod{ns: c.strs.add(p.Namespace), prefix: c.strs.add(prefix), labels: c.strs.add(c.labelsKey(p.Labels))}
 	copy(cp.suffix[:], suffix)
 	has6 := false
 	for _, a := range p.IPs { // core/v1 PodStatus: at most one address per family
@@ -317,14 +333,14 @@ func (c *clientIndex) retain(namespace string, listed []source.ObjectKey) {
 	}
 }
 
-// replace swaps every pod for pods.
+// replace swaps every pod for pods, as one change: no query sees the index empty in between.
 func (c *clientIndex) replace(pods []*model.Pod) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.chunks, c.free, c.byName, c.byAddr = nil, nil, slotTable{}, slotTable{}
 	c.addr6, c.strs = map[uint32][16]byte{}, newCountedStrings()
-	c.mu.Unlock()
 	for _, p := range pods {
-		c.set(p)
+		c.setLocked(p)
 	}
 }
 

@@ -51,7 +51,7 @@ func BenchmarkHeapClientIndex(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			for range b.N {
 				cd := newPlugin(b, bc.body, emptyCluster)
-				cd.identifyClients(true)
+				cd.identifyClients()
 				before := liveHeap()
 				for i := range clientHeapPods {
 					p := clientHeapPod(i)

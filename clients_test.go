@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/source"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
 )
 
@@ -85,7 +87,8 @@ func TestClientIndexFollowsPodChanges(t *testing.T) {
 				step.change(cd.store)
 			}
 			got := ""
-			if cl, ok := cd.store.clients.lookup(step.ip); ok {
+			ip, _ := netip.ParseAddr(step.ip)
+			if cl, ok := cd.store.clients.lookup(ip); ok {
 				got = cl.namespace + "/" + cl.name()
 			}
 			if got != step.want {
@@ -195,7 +198,7 @@ func TestClientIndexAgreesWithAPlainMapUnderChurn(t *testing.T) {
 		}
 		for i := range 40 {
 			for _, a := range []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), netip.AddrFrom16([16]byte{0xfd, 15: byte(i)})} {
-				got, ok := c.lookup(a.String())
+				got, ok := c.lookup(a)
 				h := holders[a]
 				switch {
 				case len(h) == 1 && (!ok || got.namespace != h[0].namespace || got.name() != h[0].name):
@@ -259,11 +262,20 @@ func TestPodsVerifiedAddressesOfANamespace(t *testing.T) {
 	}
 }
 
+// fromAddr is a response writer whose client address is made once, as a server's is.
+type fromAddr struct {
+	test.ResponseWriter
+	addr net.Addr
+}
+
+func (w *fromAddr) RemoteAddr() net.Addr { return w.addr }
+
 // Naming the client of a query allocates nothing: autopath asks it at every query in its zones.
 func TestClientLookupAllocatesNothing(t *testing.T) {
 	cd := newPlugin(t, "client_labels app", clientObjects)
+	w := &fromAddr{addr: &net.UDPAddr{IP: net.ParseIP("127.0.0.2"), Port: 53}}
 	if n := testing.AllocsPerRun(100, func() {
-		if _, ok := cd.store.clients.lookup("127.0.0.2"); !ok {
+		if _, ok := cd.store.clients.lookup(clientAddr(w)); !ok {
 			t.Fatal("no client")
 		}
 	}); n != 0 {

@@ -128,7 +128,7 @@ func newClusterDNS(cfg *config, nsAddrs []netip.Addr) (*ClusterDNS, error) {
 			Filter:    cfg.filter,
 			PodNames:  cfg.podNames,
 			Endpoints: !cfg.noEndpoints,
-			Pods:      cfg.pods == podsVerified || len(cfg.clientLabels) > 0, // or autopath: identifyClientsFor
+			Pods:      cd.store.clients != nil, // or autopath: identifyClientsFor
 			PodLabels: cfg.clientLabels,
 		},
 	}

@@ -39,7 +39,7 @@ type queryName struct {
 // the cut allocates nothing.
 func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) context.Context {
 	if cd.store.clients != nil {
-		if cl, ok := cd.store.clients.lookup(state.IP()); ok {
+		if cl, ok := cd.store.clients.lookup(clientAddr(state.W)); ok {
 			metadata.SetValueFunc(ctx, metaClientNamespace, func() string { return cl.namespace })
 			metadata.SetValueFunc(ctx, metaClientPodName, cl.name)
 			cl.eachLabel(func(key, v string) {
@@ -83,9 +83,6 @@ func (cd *ClusterDNS) Metadata(ctx context.Context, state request.Request) conte
 // every label left of pin|prefer._zone, as in zonal.go).
 func (q *queryName) parse(name, zone string, multicluster, zonal bool) bool {
 	base := strings.TrimSuffix(strings.TrimSuffix(name, zone), ".")
-	if zone == "." {
-		base = strings.TrimSuffix(name, ".")
-	}
 	if base == "" || base == "svc" || base == "pod" {
 		return true
 	}
