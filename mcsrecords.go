@@ -53,7 +53,6 @@ func (b *builder) serviceImport(out *setBuilder, imp *model.ServiceImport, slice
 					b.srvGlue(out, portName(p, base), p, base, glue)
 				}
 			}
-			glue = out.addrs(base)
 			for _, p := range imp.Ports {
 				b.srvGlue(out, base, p, base, glue)
 			}

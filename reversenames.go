@@ -219,7 +219,7 @@ func (r *reverseNames) count(addr netip.Addr, c ptrRef, delta int) {
 		if !r.b.servesReverse(name) {
 			return
 		}
-		bk = &ptrBucket{prefix: key, name: name, zone: r.zoneOf(name), is4: addr.Is4()}
+		bk = &ptrBucket{prefix: key, name: name, zone: index.ZoneOf(name, r.b.reverse), is4: addr.Is4()}
 		r.buckets[key] = bk
 	}
 	if _, seen := r.touched[addr]; !seen {
@@ -380,17 +380,6 @@ func (bk *ptrBucket) addr(k uint8) netip.Addr {
 func bucketName(addr netip.Addr) string {
 	name := reverseName(addr)
 	return name[strings.IndexByte(name, '.')+1:]
-}
-
-// zoneOf is the served reverse zone that holds a bucket, the longest if several do.
-func (r *reverseNames) zoneOf(name string) string {
-	var zone string
-	for _, z := range r.b.reverse {
-		if index.InZone(name, z) && len(z) > len(zone) {
-			zone = z
-		}
-	}
-	return zone
 }
 
 // set builds an address's PTR set from its refs: the first one (ptr one), or one record per

@@ -116,7 +116,7 @@ func (s *store) serialsSynced() {
 func (s *store) zone(zone string) ([]index.Named, []dns.RR, []dns.RR) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names, _ := s.ix.Zone(zone)
+	names := s.ix.Zone(zone)
 	ptrs := s.ptrs.records(zone)
 	soa := s.serials[zone].soa
 	if soa == nil {

@@ -141,13 +141,19 @@ func mix(x uint64) uint64 {
 
 // zoneOf returns the most specific zone apex name is in.
 func (ix *Index) zoneOf(name string) (string, bool) {
+	best := ZoneOf(name, ix.zones)
+	return best, best != ""
+}
+
+// ZoneOf returns the most specific of zones that name is in, "" if none.
+func ZoneOf(name string, zones []string) string {
 	best := ""
-	for _, z := range ix.zones {
+	for _, z := range zones {
 		if len(z) > len(best) && InZone(name, z) {
 			best = z
 		}
 	}
-	return best, best != ""
+	return best
 }
 
 // Content returns the sum of the hashes of a zone's records (see above); it changes exactly when
@@ -164,12 +170,10 @@ type Named struct {
 	Sets []Set
 }
 
-// Zone returns every name of a zone that has sets, sorted, with the zone's content sum, as one
-// state: writers wait while the names are gathered, readers do not. The sets are shared, as
-// Lookup's are.
-func (ix *Index) Zone(zone string) ([]Named, uint64) {
+// Zone returns every name of a zone that has sets, sorted, as one state: writers wait while the
+// names are gathered, readers do not. The sets are shared, as Lookup's are.
+func (ix *Index) Zone(zone string) []Named {
 	ix.mu.Lock()
-	sum := ix.sums[zone]
 	var out []Named
 	var joins []*joining // of out's names that are joined, in order
 	for i := range ix.shards {
@@ -195,5 +199,5 @@ func (ix *Index) Zone(zone string) ([]Named, uint64) {
 		}
 	}
 	slices.SortFunc(out, func(a, b Named) int { return strings.Compare(a.Name, b.Name) })
-	return out, sum
+	return out
 }
