@@ -21,12 +21,11 @@ import (
 // plain fold on both (about half of the changes). The trade-off is stated in README.md.
 
 // zoneSerial is the serial a zone's SOA carries, the content it was derived from, and the SOA's
-// set in the index; served is false until a serial was derived.
+// set in the index; a zone has one once a serial was derived.
 type zoneSerial struct {
 	content uint64
 	serial  uint32
 	soa     []index.Set
-	served  bool
 }
 
 // nextSerial returns the serial of content after last; grow is false until the history of
@@ -47,22 +46,22 @@ func nextSerial(last uint32, content uint64, grow bool) uint32 {
 func (s *store) publishApex() {
 	var soas map[string][]dns.RR
 	for _, z := range s.b.allZones() {
-		last := s.serials[z]
-		if s.apex[z] == nil {
+		last, served := s.serials[z]
+		if !served {
 			// The apex's other records (NS, its addresses, dns-version) never change: published
 			// once, apart from the SOA, so that a change swaps one record in, not the apex.
 			last.soa = s.publishApexOnce(z)
 		}
 		content := s.ix.Content(z) + s.ptrs.sum(z) // PTRs are built when asked, not indexed
-		if last.served && last.content == content {
+		if served && last.content == content {
 			continue
 		}
-		serial := nextSerial(last.serial, content, last.served && s.grow)
+		serial := nextSerial(last.serial, content, served && s.grow)
 		soa := *last.soa[0].RRs[0].(*dns.SOA)
 		soa.Serial = serial
 		sets := []index.Set{{Name: z, Type: dns.TypeSOA, RRs: []dns.RR{&soa}}}
 		s.ix.Swap(last.soa, sets)
-		s.serials[z] = zoneSerial{content: content, serial: serial, soa: sets, served: true}
+		s.serials[z] = zoneSerial{content: content, serial: serial, soa: sets}
 		if soas == nil {
 			soas = make(map[string][]dns.RR, len(s.serials))
 			if old := s.soas.Load(); old != nil {
@@ -72,7 +71,7 @@ func (s *store) publishApex() {
 			}
 		}
 		soas[z] = s.b.negativeSOA(&soa)
-		if last.served && s.grow && s.onSerial != nil {
+		if served && s.grow && s.onSerial != nil {
 			s.onSerial(z)
 		}
 	}
@@ -93,7 +92,6 @@ func (s *store) publishApexOnce(zone string) []index.Set {
 		}
 	}
 	s.ix.SwapAll(index.Change{New: rest}, index.Change{New: soa})
-	s.apex[zone] = rest
 	return soa
 }
 

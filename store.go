@@ -49,7 +49,6 @@ type store struct {
 	nsObjects  map[string]bool
 	nsServices map[string]int         // services per namespace: a namespace with services exists
 	nsShown    map[string][]index.Set // namespaces whose names are in the index, and those names
-	apex       map[string][]index.Set // zone -> its apex names
 	mc         imports                // multicluster: ServiceImports and their slices
 	// soas are the zones' SOA records with the negative TTL, which every negative answer carries:
 	// four answers in ten are negative, and this spares them an index lookup.
@@ -82,7 +81,7 @@ func newStore(b *builder, opts storeOptions, nsAddrs []netip.Addr) *store {
 		ix:       index.New(b.allZones()),
 		services: map[objKey]serviceEntry{}, slices: map[objKey]*model.EndpointSlice{},
 		nsObjects: map[string]bool{}, nsServices: map[string]int{}, nsShown: map[string][]index.Set{},
-		apex: map[string][]index.Set{}, ptrs: newReverseNames(b, opts.ptrAll), serials: map[string]zoneSerial{},
+		ptrs: newReverseNames(b, opts.ptrAll), serials: map[string]zoneSerial{},
 	}
 	if opts.podsVerify || len(opts.clientLabels) > 0 {
 		s.clients = newClientIndex(opts.clientLabels)
