@@ -43,6 +43,7 @@ func TestClustersetChanges(t *testing.T) {
 		}
 	}
 	waitFor(t, cd, "db.data.svc.clusterset.local.", 3)
+	waitForType(t, cd, "db.data.svc.clusterset.local.", dns.TypeAAAA, 0) // the two deletions come apart
 	expect(t, cd, "db-0.west.db.data.svc.clusterset.local.", dns.TypeA, dns.RcodeNameError, 0)
 	expect(t, cd, "db.data.svc.clusterset.local.", dns.TypeAAAA, dns.RcodeSuccess, 0)
 	expect(t, cd, "db-0.east.db.data.svc.clusterset.local.", dns.TypeA, dns.RcodeSuccess, 1)

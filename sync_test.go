@@ -45,10 +45,16 @@ func TestUnsyncedCacheNeverAnswersNXDOMAIN(t *testing.T) { // rule 18
 // waitFor polls ServeDNS until the answer to name has want records, within a deadline.
 func waitFor(t *testing.T, cd *ClusterDNS, name string, want int) {
 	t.Helper()
+	waitForType(t, cd, name, dns.TypeA, want)
+}
+
+// waitForType is waitFor for records of type qtype.
+func waitForType(t *testing.T, cd *ClusterDNS, name string, qtype uint16, want int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		resp := serve(t, cd, new(dns.Msg).SetQuestion(name, dns.TypeA))
+		resp := serve(t, cd, new(dns.Msg).SetQuestion(name, qtype))
 		if len(resp.Answer) == want {
 			return
 		}
