@@ -251,6 +251,11 @@ func (cfg *config) parseDirective(c *caddy.Controller) error {
 		} else {
 			cfg.client.MaxInflight = n
 		}
+	case "apiserver_compression":
+		if len(args) != 0 {
+			return arity(c, dir, "no argument")
+		}
+		cfg.client.Compression = true
 	case "namespace_labels":
 		if len(args) == 0 {
 			return arity(c, dir, "a label selector")

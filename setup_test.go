@@ -46,6 +46,7 @@ func TestParseRejectsBadDirectives(t *testing.T) {
 		{"apiserver_qps word", "apiserver_qps many", 3, "apiserver_qps"},
 		{"apiserver_burst negative", "apiserver_burst -1", 3, "apiserver_burst"},
 		{"apiserver_max_inflight fraction", "apiserver_max_inflight 1.5", 3, "apiserver_max_inflight"},
+		{"apiserver_compression with an argument", "apiserver_compression gzip", 3, "apiserver_compression"},
 		{"namespace_labels empty", "namespace_labels", 3, "namespace_labels"},
 		{"namespace_labels malformed", "namespace_labels team in (", 3, "namespace_labels"},
 		{"startup_timeout not a duration", "startup_timeout 5", 3, "startup_timeout"},
@@ -202,6 +203,7 @@ func TestParseLiveAPIOptions(t *testing.T) {
 		apiserver_qps 50.5
 		apiserver_burst 100
 		apiserver_max_inflight 8
+		apiserver_compression
 		namespace_labels team in (a, b)
 		labels tier=front
 		startup_timeout 2s
@@ -216,7 +218,7 @@ func TestParseLiveAPIOptions(t *testing.T) {
 		t.Fatalf("source %T, want the API server", cd.src)
 	}
 	c := src.client
-	if c.Kubeconfig != "/etc/kube.conf" || c.Context != "admin@prod" || c.QPS != 50.5 || c.Burst != 100 || c.MaxInflight != 8 {
+	if c.Kubeconfig != "/etc/kube.conf" || c.Context != "admin@prod" || c.QPS != 50.5 || c.Burst != 100 || c.MaxInflight != 8 || !c.Compression {
 		t.Errorf("client config %+v", c)
 	}
 	if !strings.HasPrefix(c.UserAgent, "clusterdns ") {
@@ -237,7 +239,7 @@ func TestParseDefaultsToInCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := cd.src.(*kubeSource)
-	if src.client.Kubeconfig != "" || src.client.Endpoint != "" || src.startupTimeout != defaultStartupTimeout || !src.watch.Endpoints || src.watch.Pods {
+	if src.client.Kubeconfig != "" || src.client.Endpoint != "" || src.client.Compression || src.startupTimeout != defaultStartupTimeout || !src.watch.Endpoints || src.watch.Pods {
 		t.Errorf("defaults: %+v", src)
 	}
 	if err := cd.start(); err == nil || !strings.Contains(err.Error(), "in-cluster") {
