@@ -38,6 +38,9 @@ func (e *serviceEntry) taken() []index.Change {
 // back also gone (the records of a slice it lost), and forgets an entry left with neither service
 // nor slices.
 func (s *store) rebuildService(key objKey, gone ...[]index.Set) {
+	if s.deferred(key, gone...) {
+		return
+	}
 	e := s.services[key]
 	changes := e.taken()
 	for _, p := range gone {
@@ -86,6 +89,9 @@ func (s *store) syncPTRs(key objKey, e *serviceEntry) {
 
 // rebuildOwn replaces the service's own records only: its slices' records stay.
 func (s *store) rebuildOwn(key objKey) {
+	if s.deferred(key) {
+		return
+	}
 	e := s.services[key]
 	own := s.b.service(&s.build, e.svc, e.slices, s.opts.ignoreEmpty)
 	s.ix.Swap(e.own, own)
@@ -109,6 +115,9 @@ func (s *store) ownChanged(key objKey, gone []index.Set) {
 // before, nil for a slice new to the service): the records of that slice alone when it can, else
 // the whole service's.
 func (s *store) sliceChanged(key objKey, i int, old *model.EndpointSlice) {
+	if s.deferred(key) {
+		return
+	}
 	e := s.services[key]
 	if e.svc == nil || !e.svc.Headless || e.parts == nil || !s.rebuildSlice(key, i, old) {
 		// A ClusterIP service's own records are all it has: they cost the same whatever its size.

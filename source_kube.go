@@ -41,6 +41,8 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	}
 	// The snapshot's names are answered at once; the rest waits for the first sync or the timeout.
 	fromFile := s.lastGood != nil && s.lastGood.load(st)
+	// The first list is built once, when complete (or at the timeout, as far as it got).
+	release := st.hold()
 	w := kube.Watch(ctx, client, s.watch, st)
 	if s.imports != nil {
 		if err := s.imports.start(ctx, client, s.client, s.watch, st); err != nil {
@@ -50,6 +52,7 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 	done := make(chan struct{})
 	go func() {
 		if w.WaitForSync(ctx) {
+			release()
 			synced()
 			close(done)
 		}
@@ -64,12 +67,14 @@ func (s *kubeSource) Start(ctx context.Context, st *store, synced func()) error 
 			if s.timedOut(ctx, done) {
 				log.Warningf("not synced with the API server after %s: serving the snapshot %s, written %s ago, until it is",
 					s.startupTimeout, s.lastGood.path, time.Since(s.lastGood.loaded.Written).Round(time.Second))
+				release()
 				synced()
 			}
 		}()
 		return nil
 	}
 	if s.timedOut(ctx, done) {
+		release()
 		log.Warningf("not synced with the API server after %s: names not known yet get SERVFAIL until it is", s.startupTimeout)
 	}
 	return nil

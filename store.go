@@ -69,6 +69,9 @@ type store struct {
 	counted func(services, slices, pods, namespaces int)
 	// watcher, if set, is told of changes (see watch).
 	watcher chan struct{}
+	// pending, while the store is held, are the services to build when it is released (see
+	// storehold.go); nil otherwise.
+	pending map[objKey][][]index.Set
 }
 
 // objKey names a namespaced object with the strings of the object itself.
@@ -98,6 +101,9 @@ func (s *store) exposed(namespace string) bool {
 // changed republishes the apex of zones whose content changed, reports the object counts and
 // tells whoever watches.
 func (s *store) changed() {
+	if s.pending != nil {
+		return // the release says it
+	}
 	s.publishApex()
 	nPods := 0
 	if s.clients != nil {
