@@ -1,7 +1,9 @@
 package clusterdns
 
 import (
+	"cmp"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -161,4 +163,47 @@ func TestPTROfAnEmptyServiceFollowsIgnoreEmptyService(t *testing.T) {
 	})
 	s.DeleteEndpointSlice("default", "idle-1")
 	runCases(t, cd, []test.Case{{Qname: rev, Qtype: dns.TypePTR, Rcode: dns.RcodeNameError, Ns: []dns.RR{soa("in-addr.arpa.")}}})
+}
+
+// A re-list (or a snapshot replaced) takes back every ref of a bucket at once, more than a change
+// brings: each address must then answer as a store built from the new objects alone, with no ref
+// left over from the old ones (ptr all would show it as one more name).
+func TestPTRsOfABucketReplacedAtOnce(t *testing.T) {
+	snapshot := func(named int) *model.Snapshot {
+		var headless, wide []model.Endpoint
+		for i := range 40 {
+			addr := netip.MustParseAddr("10.244.7." + strconv.Itoa(i+1))
+			e := model.Endpoint{Addr: addr}
+			if i < named {
+				e.Name = "pod-" + strconv.Itoa(i)
+			}
+			headless = append(headless, e)
+			wide = append(wide, model.Endpoint{Addr: addr})
+		}
+		return &model.Snapshot{
+			Services: []*model.Service{
+				{Namespace: "default", Name: "big", Headless: true},
+				{Namespace: "default", Name: "wide", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.7.1")}},
+			},
+			Slices: []*model.EndpointSlice{
+				{Namespace: "default", Name: "big-1", Service: "big", Endpoints: model.NewEndpoints(headless)},
+				{Namespace: "default", Name: "wide-1", Service: "wide", Endpoints: model.NewEndpoints(wide)},
+			},
+		}
+	}
+	for _, options := range []string{"", "ptr all"} {
+		t.Run(cmp.Or(options, "ptr one"), func(t *testing.T) {
+			live := newPlugin(t, options, emptyCluster)
+			live.store.Replace(snapshot(40))
+			live.store.Replace(snapshot(25))
+			fresh := newPlugin(t, options, emptyCluster)
+			fresh.store.Replace(snapshot(25))
+			for i := range 41 {
+				q := question{reverseName(netip.MustParseAddr("10.244.7." + strconv.Itoa(i+1))), dns.TypePTR}
+				if got, want := answerOf(t, live, q), answerOf(t, fresh, q); got != want {
+					t.Errorf("%s after the re-list:\n got %s\nwant %s", q.name, got, want)
+				}
+			}
+		})
+	}
 }

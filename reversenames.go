@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/clusterdns/clusterdns/internal/index"
 	"github.com/clusterdns/clusterdns/internal/model"
@@ -26,27 +27,39 @@ const (
 )
 
 // ptrRef is one name that points at an address, kept as a reference to what gives it, so that
-// it costs 24 bytes and no string of its own: an endpoint (the idx-th of slice sl) or a ClusterIP
-// service's own name (svc). key is the address's last octet (IPv4) or nibble (IPv6) in its
-// bucket. Refs order by rank, then namespace, service and endpoint label, so that the winner
-// depends on the data alone, never on the order of events: every replica answers the same.
+// it costs 16 bytes and no string of its own: an endpoint (the idx-th of a slice) or a ClusterIP
+// service's own name. key is the address's last octet (IPv4) or nibble (IPv6) in its bucket.
+// Refs order by rank, then namespace, service and endpoint label, so that the winner depends on
+// the data alone, never on the order of events: every replica answers the same.
 type ptrRef struct {
-	key  uint8
-	rank uint8
-	idx  uint32
-	svc  *model.Service
-	sl   *model.EndpointSlice
+	// owner is the *model.Service of a ClusterIP's name (rankClusterIP) and the
+	// *model.EndpointSlice of an endpoint's otherwise: one word for either, not two, which saves
+	// 8 MiB a million endpoints. The garbage collector follows it as any pointer.
+	owner unsafe.Pointer
+	idx   uint32
+	key   uint8
+	rank  uint8
+}
+
+func serviceRef(svc *model.Service) ptrRef {
+	return ptrRef{owner: unsafe.Pointer(svc), rank: rankClusterIP}
+}
+
+func endpointRef(sl *model.EndpointSlice, idx int, rank uint8) ptrRef {
+	return ptrRef{owner: unsafe.Pointer(sl), idx: uint32(idx), rank: rank}
 }
 
 // names are the namespace, service and endpoint label (named ranks only) of a ref.
 func (c ptrRef) names() (ns, svc, label string) {
-	if c.sl == nil {
-		return c.svc.Namespace, c.svc.Name, ""
+	if c.rank == rankClusterIP {
+		s := (*model.Service)(c.owner)
+		return s.Namespace, s.Name, ""
 	}
+	sl := (*model.EndpointSlice)(c.owner)
 	if c.rank != rankEndpoint {
-		label = endpointName(c.sl.Endpoints.At(int(c.idx)))
+		label = endpointName(sl.Endpoints.At(int(c.idx)))
 	}
-	return c.sl.Namespace, c.sl.Service, label
+	return sl.Namespace, sl.Service, label
 }
 
 func (c ptrRef) compare(d ptrRef) int {
@@ -172,7 +185,7 @@ func (r *reverseNames) own(src ptrSource, ignoreEmpty bool, delta int) {
 		return
 	}
 	for _, ip := range svc.ClusterIPs {
-		r.count(ip, ptrRef{rank: rankClusterIP, svc: svc}, delta)
+		r.count(ip, serviceRef(svc), delta)
 	}
 }
 
@@ -183,15 +196,15 @@ func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta 
 	}
 	for i := range sl.Endpoints.Len() {
 		e := sl.Endpoints.At(i)
-		c := ptrRef{rank: rankEndpoint, idx: uint32(i), sl: sl}
+		rank := uint8(rankEndpoint)
 		switch {
 		case endpointName(e) == "":
 		case svc.Headless:
-			c.rank = rankSubdomain
+			rank = rankSubdomain
 		default:
-			c.rank = rankHostname
+			rank = rankHostname
 		}
-		r.count(e.Addr, c, delta)
+		r.count(e.Addr, endpointRef(sl, i, rank), delta)
 	}
 }
 
@@ -229,40 +242,26 @@ func (r *reverseNames) count(addr netip.Addr, c ptrRef, delta int) {
 	r.ops[key] = append(r.ops[key], ptrOp{ref: c, delta: delta})
 }
 
-// same tells whether two refs are the same name given by the same object.
-func (c ptrRef) same(d ptrRef) bool {
-	return c.key == d.key && c.rank == d.rank && c.svc == d.svc && c.sl == d.sl && c.idx == d.idx
-}
-
 // apply applies ops to refs in place and returns them, sorted: the refs taken back left out,
 // those added merged in from the back of the grown array. A ref is taken back once per time it
-// was given. Readers wait on r.mu meanwhile.
+// was given, and one given and taken back by the same ops is neither. Readers wait on r.mu
+// meanwhile.
 func (r *reverseNames) apply(refs []ptrRef, ops []ptrOp) []ptrRef {
 	adds, takes := r.adds[:0], r.takes[:0]
 	for _, op := range ops {
 		if op.delta > 0 {
 			adds = append(adds, op.ref)
-		} else if i := slices.IndexFunc(adds, op.ref.same); i >= 0 {
-			adds = slices.Delete(adds, i, i+1) // given and taken back in one update
 		} else {
 			takes = append(takes, op.ref)
 		}
 	}
-	n := 0
-	for _, c := range refs {
-		if i := slices.IndexFunc(takes, c.same); i >= 0 {
-			takes = slices.Delete(takes, i, i+1)
-			continue
-		}
-		refs[n] = c
-		n++
-	}
-	clear(refs[n:]) // no reference kept to what went
-	refs = refs[:n]
+	adds, takes = subtract(adds, takes)
+	refs, _ = subtract(refs, takes)
 	if len(adds) > 0 {
+		n := len(refs)
 		byKey := func(a, b ptrRef) int { return cmp.Or(cmp.Compare(a.key, b.key), a.compare(b)) }
 		slices.SortFunc(adds, byKey)
-		refs = slices.Grow(refs, len(adds))[:n+len(adds)]
+		refs = grow(refs, len(adds))
 		i, j := n-1, len(adds)-1
 		for k := len(refs) - 1; j >= 0; k-- {
 			if i >= 0 && byKey(refs[i], adds[j]) > 0 { // a new ref goes after the equal ones
@@ -276,6 +275,64 @@ func (r *reverseNames) apply(refs []ptrRef, ops []ptrOp) []ptrRef {
 	clear(takes)
 	r.adds, r.takes = adds[:0], takes[:0]
 	return refs
+}
+
+// subtract removes from list, in place and keeping its order, one element for each of remove
+// that it holds, and returns what is left of list and of remove. A change brings a few refs; a
+// re-list, or a snapshot replaced, takes back every ref of a bucket at once, counted in a map
+// then, not looked for one by one.
+func subtract(list, remove []ptrRef) ([]ptrRef, []ptrRef) {
+	if len(remove) == 0 {
+		return list, remove
+	}
+	n := 0
+	if len(remove) <= 16 {
+		for _, c := range list {
+			if i := slices.Index(remove, c); i >= 0 {
+				last := len(remove) - 1
+				remove[i], remove[last] = remove[last], ptrRef{}
+				remove = remove[:last]
+				continue
+			}
+			list[n] = c
+			n++
+		}
+	} else {
+		left := make(map[ptrRef]int, len(remove))
+		for _, c := range remove {
+			left[c]++
+		}
+		for _, c := range list {
+			if left[c] > 0 {
+				left[c]--
+				continue
+			}
+			list[n] = c
+			n++
+		}
+		clear(remove)
+		remove = remove[:0]
+		for c, k := range left {
+			for range k {
+				remove = append(remove, c)
+			}
+		}
+	}
+	clear(list[n:]) // no reference kept to what went
+	return list[:n], remove
+}
+
+// grow extends refs by n, with an eighth to spare when it must move them: a bucket's array lives as
+// long as its addresses, and append's doubling would leave a third of every array unused (about
+// 9 MiB at a million endpoints). The moves that costs are a bucket's refs, a few kilobytes.
+func grow(refs []ptrRef, n int) []ptrRef {
+	need := len(refs) + n
+	if need <= cap(refs) {
+		return refs[:need]
+	}
+	grown := make([]ptrRef, need, need+need/8)
+	copy(grown, refs)
+	return grown
 }
 
 // bounds returns where the refs of key k are in the bucket's array.

@@ -180,14 +180,14 @@ func (ix *Index) Zone(zone string) []Named {
 		// No shard lock: writers change the maps, and they wait on ix.mu.
 		sh := &ix.shards[i]
 		for name, n := range sh.nodes {
-			if z, _ := ix.zoneOf(name); z != zone || (len(n.sets) == 0 && !n.joined) {
+			if z, _ := ix.zoneOf(name); z != zone || (n.first == nil && !n.joined) {
 				continue
 			}
 			var j *joining
 			if n.joined {
 				j = sh.joins[name]
 			}
-			out = append(out, Named{Name: name, Sets: n.sets})
+			out = append(out, Named{Name: name, Sets: n.sets()})
 			joins = append(joins, j)
 		}
 	}

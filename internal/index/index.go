@@ -8,8 +8,10 @@ package index
 
 import (
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/miekg/dns"
 )
@@ -69,10 +71,33 @@ type shard struct {
 	joins map[string]*joining
 }
 
+// node is a name's entry, kept small: a map slot holds its key and the node, and there is one for
+// every name served (a million and more in a large cluster). Its published sets are a view of one
+// owner's array, kept as the first set and their count, 10 bytes, not a 24-byte slice, so that the
+// slot is 32 bytes, not 48.
 type node struct {
-	sets     []Set // published; nil for a joined name
-	children int32 // existing names one label below; writers only
-	joined   bool  // several contributions, in the shard's joins
+	first    *Set   // the first published set; nil for none and for a joined name
+	n        uint16 // how many
+	joined   bool   // several contributions, in the shard's joins
+	children int32  // existing names one label below; writers only
+}
+
+// maxInline is the most sets a node publishes itself; more (never seen: a name has a set per
+// type) go through a joining.
+const maxInline = math.MaxUint16
+
+func (n node) sets() []Set {
+	if n.first == nil {
+		return nil
+	}
+	return unsafe.Slice(n.first, n.n)
+}
+
+func (n *node) publish(sets []Set) {
+	n.first, n.n = nil, 0
+	if len(sets) > 0 {
+		n.first, n.n = &sets[0], uint16(len(sets))
+	}
 }
 
 // joining is the contributions to a name that several owners give, joined into its sets when the
@@ -117,7 +142,7 @@ func (ix *Index) Lookup(name string) ([]Set, bool) {
 	if j != nil {
 		return j.get(), ok
 	}
-	return n.sets, ok
+	return n.sets(), ok
 }
 
 // Find returns the set of type t among sets, if it has records or builds them.
@@ -182,10 +207,10 @@ func (ix *Index) SwapAll(changes ...Change) {
 		if n.joined {
 			return ix.shard(name).joins[name].contribs
 		}
-		if len(n.sets) == 0 {
+		if n.first == nil {
 			return nil
 		}
-		return [][]Set{n.sets}
+		return [][]Set{n.sets()}
 	}
 	for _, ch := range changes {
 		ix.account(ch.Old, true)
@@ -269,13 +294,14 @@ func (ix *Index) publish(name string, contribs [][]Set) {
 		}
 	}
 	var j *joining
-	switch len(contribs) {
-	case 0:
-		n.sets = nil
-	case 1:
-		n.sets = contribs[0]
+	switch {
+	case len(contribs) == 0:
+		n.publish(nil)
+	case len(contribs) == 1 && len(contribs[0]) <= maxInline:
+		n.publish(contribs[0])
 	default:
-		n.sets, j = nil, &joining{contribs: contribs}
+		n.publish(nil)
+		j = &joining{contribs: contribs}
 	}
 	n.joined = j != nil
 	if exists || len(contribs) > 0 {
@@ -286,7 +312,7 @@ func (ix *Index) publish(name string, contribs [][]Set) {
 // settle stores n (joining j's contributions, if any) at name, or removes an empty n and tells
 // its parent it lost a child.
 func (ix *Index) settle(name string, n node, j *joining) {
-	if len(n.sets) > 0 || j != nil || n.children > 0 {
+	if n.first != nil || j != nil || n.children > 0 {
 		ix.put(name, n, j)
 		return
 	}

@@ -221,3 +221,27 @@ func TestSetsOfANameGivenApartAllAnswer(t *testing.T) {
 		t.Error("a.z. outlived its owner")
 	}
 }
+
+// A node publishes up to maxInline sets of one owner itself; more go through a joining, and every
+// one of them must still be answered.
+func TestNameWithMoreSetsThanANodeHolds(t *testing.T) {
+	for _, n := range []int{maxInline, maxInline + 1} {
+		ix := newOwned("z.")
+		sets := make([]Set, n)
+		for i := range sets {
+			sets[i] = Set{Name: "many.z.", Type: dns.TypeTXT, RRs: []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: "many.z.", Rrtype: dns.TypeTXT}}}}
+		}
+		sets[n-1] = Set{Name: "many.z.", Type: dns.TypeA, RRs: []dns.RR{a("many.z.", "10.0.0.1")}}
+		ix.set("one", sets)
+		got, ok := ix.Lookup("many.z.")
+		_, txt := Find(got, dns.TypeTXT)
+		_, addr := Find(got, dns.TypeA)
+		if !ok || !txt || !addr {
+			t.Errorf("%d sets at one name: TXT %v, A %v (exists %v)", n, txt, addr, ok)
+		}
+		ix.set("one", nil)
+		if exists(ix, "many.z.") {
+			t.Errorf("%d sets at one name: the name stays after its owner took them back", n)
+		}
+	}
+}
