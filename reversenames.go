@@ -159,8 +159,7 @@ func (r *reverseNames) update(from, to ptrSource, ignoreEmpty bool) []index.Chan
 			j++
 		default:
 			if from.slices[i] != to.slices[j] {
-				r.slice(from.svc, from.slices[i], -1)
-				r.slice(to.svc, to.slices[j], 1)
+				r.reslice(to.svc, from.slices[i], to.slices[j])
 			}
 			i, j = i+1, j+1
 		}
@@ -196,15 +195,19 @@ func (r *reverseNames) slice(svc *model.Service, sl *model.EndpointSlice, delta 
 	}
 	for i := range sl.Endpoints.Len() {
 		e := sl.Endpoints.At(i)
-		rank := uint8(rankEndpoint)
-		switch {
-		case endpointName(e) == "":
-		case svc.Headless:
-			rank = rankSubdomain
-		default:
-			rank = rankHostname
-		}
-		r.count(e.Addr, endpointRef(sl, i, rank), delta)
+		r.count(e.Addr, endpointRef(sl, i, endpointRank(svc, e)), delta)
+	}
+}
+
+// endpointRank is the rank of an endpoint's name among an address's candidates.
+func endpointRank(svc *model.Service, e model.Endpoint) uint8 {
+	switch {
+	case endpointName(e) == "":
+		return rankEndpoint
+	case svc.Headless:
+		return rankSubdomain
+	default:
+		return rankHostname
 	}
 }
 
