@@ -23,6 +23,7 @@
 //	source_kube.go, source_manifests.go  start a source for the plugin
 //	source_multicluster.go     the ServiceImport watch beside it, synced apart (multicluster)
 //	store.go                   the objects kept, as a source.Sink; what depends on each
+//	storehold.go               the first list built once, when complete
 //	clientindex.go             pods: address -> namespace, name, client_labels (autopath,
 //	                           metadata) and a namespace's addresses (pods verified), held once;
 //	                           clienttables.go its compact tables
@@ -30,6 +31,7 @@
 //	claims.go                  which slice answers an address or name that several hold
 //	storeimports.go            ServiceImports with their clusters' slices, rebuilt per import
 //	reversenames.go            the PTR of each address, built when asked: one name by precedence, or all
+//	reslice.go                 a slice's new version keeps the PTR refs of its unchanged endpoints
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)
