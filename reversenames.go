@@ -33,8 +33,8 @@ const (
 // the data alone, never on the order of events: every replica answers the same.
 type ptrRef struct {
 	// owner is the *model.Service of a ClusterIP's name (rankClusterIP) and the
-	// *model.EndpointSlice of an endpoint's otherwise: one word for either, not two, which saves
-	// 8 MiB a million endpoints. The garbage collector follows it as any pointer.
+	// *model.EndpointSlice of an endpoint's otherwise: one word for either, not two, 8 bytes less
+	// an endpoint. The garbage collector follows it as any pointer.
 	owner unsafe.Pointer
 	idx   uint32
 	key   uint8
