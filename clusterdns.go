@@ -180,10 +180,14 @@ func (cd *ClusterDNS) start() error {
 	return nil
 }
 
-// shutdown stops the source (OnShutdown).
+// shutdown stops the source and empties the store (OnShutdown): after a reload the old handler
+// is still referenced until the second GC (see store.release).
 func (cd *ClusterDNS) shutdown() error {
 	if cd.stop != nil {
 		cd.stop()
 	}
+	cd.store.release()
+	// The manifests source keeps the last good objects of its files; nothing reads src past startup.
+	cd.src = nil
 	return nil
 }

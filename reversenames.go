@@ -526,3 +526,11 @@ func (r *reverseNames) records(zone string) []dns.RR {
 	}
 	return out
 }
+
+// release drops every address's names (store.release), under the lock the queries take.
+func (r *reverseNames) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buckets, r.sums = map[[16]byte]*ptrBucket{}, map[string]uint64{}
+	r.touched, r.ops = map[netip.Addr]uint64{}, map[[16]byte][]ptrOp{}
+}
