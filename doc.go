@@ -24,6 +24,7 @@
 //	source_multicluster.go     the ServiceImport watch beside it, synced apart (multicluster)
 //	store.go                   the objects kept, as a source.Sink; what depends on each
 //	storehold.go               the first list built once, when complete
+//	storerelease.go            a shut down instance's data dropped (a reload's old handler lives on)
 //	clientindex.go             pods: address -> namespace, name, client_labels (autopath,
 //	                           metadata) and a namespace's addresses (pods verified), held once;
 //	                           clienttables.go its compact tables
