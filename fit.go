@@ -24,8 +24,8 @@ const (
 	optLen = 1 + rrFixedLen
 )
 
-// fit returns a, cut to what the client's buffer holds (512 bytes over UDP without EDNS, the EDNS
-// size otherwise, 65,535 over TCP), its answer then one array: the chain of CNAMEs, if any,
+// fit cuts a to what the client's buffer holds (512 bytes over UDP without EDNS, the EDNS
+// size otherwise, 65,535 over TCP), leaving its answer one array: the chain of CNAMEs, if any,
 // followed by the set that a chase left apart in its shared array (a.set), or by the set at the
 // end of a.rrs. Only an answer whose set is addresses (here) or SRV records (fitsrv.go) is cut;
 // any other is left to the ScrubWriter, which then finds it fitting or cuts it itself.
@@ -34,21 +34,22 @@ const (
 // carries a window of whole records, rotated across queries so that every endpoint gets traffic,
 // and no TC; the chain is never cut, and if even one record does not fit after it, TC is set.
 // Only the chain and what fits are copied: at most a buffer's worth of pointers.
-func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
+func (cd *ClusterDNS) fit(w dns.ResponseWriter, r *dns.Msg, a *answer) {
 	chain, set, apart := a.rrs, a.set, a.set != nil
 	if !apart {
 		start := chainLen(a.rrs)
 		chain, set = a.rrs[:start], a.rrs[start:]
 	}
 	a.set = nil
-	qtype := state.QType()
+	qtype := r.Question[0].Qtype
 	if a.outcome != success || len(set) == 0 || set[0].Header().Rrtype != qtype || set[len(set)-1].Header().Rrtype != qtype {
 		if apart {
 			a.rrs = join(chain, set)
 		}
-		return a
+		return
 	}
 	cut := set
+	state := &request.Request{W: w, Req: r}
 	switch qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		if len(a.extra) == 0 {
@@ -60,11 +61,10 @@ func (cd *ClusterDNS) fit(state request.Request, a answer) answer {
 	if apart || len(cut) != len(set) {
 		a.rrs = join(chain, cut)
 	}
-	return a
 }
 
 // fitAddresses cuts an address set by arithmetic: its records all have one length.
-func (cd *ClusterDNS) fitAddresses(state request.Request, chain, set []dns.RR) (cut []dns.RR, truncated bool) {
+func (cd *ClusterDNS) fitAddresses(state *request.Request, chain, set []dns.RR) (cut []dns.RR, truncated bool) {
 	if len(set) < 2 {
 		return set, false
 	}
@@ -103,7 +103,7 @@ func join(chain, set []dns.RR) []dns.RR {
 // OPT record that the ScrubWriter adds back, and the CNAME chain. Every owner in the answer is the
 // question's name or an earlier CNAME's target, so it compresses to a pointer (RFC 1035 4.1.4);
 // the ScrubWriter still cuts, with TC, should the sum ever fall short.
-func leadLen(state request.Request, chain []dns.RR) int {
+func leadLen(state *request.Request, chain []dns.RR) int {
 	used := headerLen + len(state.Req.Question[0].Name) + 1 + 4
 	if state.Req.IsEdns0() != nil {
 		used += optLen

@@ -28,7 +28,7 @@ const srvTargetOffset = pointerLen + rrFixedLen + 6
 // that fit, no glue, and TC: the client asks again over TCP (RFC 7766) and ignores this answer's
 // records (RFC 2181 9). With udp_fit, a UDP answer is instead a window of whole SRV records with
 // the glue of their targets, rotated across queries, without TC.
-func (cd *ClusterDNS) fitSRV(state request.Request, chain, set, glue []dns.RR) (cut, extra []dns.RR, truncated bool) {
+func (cd *ClusterDNS) fitSRV(state *request.Request, chain, set, glue []dns.RR) (cut, extra []dns.RR, truncated bool) {
 	used := leadLen(state, chain)
 	if k, n := srvRun(set, dns.MinMsgSize-used); k == len(set) && glueFit(glue, dns.MinMsgSize-used-n, used+n <= maxPointer) == len(glue) {
 		return set, glue, false // fits the smallest buffer (512 bytes): the client's need not be worked out

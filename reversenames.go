@@ -393,12 +393,13 @@ func (r *reverseNames) answerer(bk *ptrBucket) func(name, label string) ([]index
 			return nil, false
 		}
 		r.mu.RLock()
-		defer r.mu.RUnlock()
 		run := bk.run(k)
-		if len(run) == 0 {
-			return nil, false
+		var sets []index.Set
+		if len(run) > 0 {
+			sets = r.set(name, bk.addr(k), run)
 		}
-		return r.set(name, bk.addr(k), run), true
+		r.mu.RUnlock()
+		return sets, sets != nil
 	}
 }
 
@@ -443,20 +444,28 @@ func bucketName(addr netip.Addr) string {
 }
 
 // set builds an address's PTR set from its refs: the first one (ptr one), or one record per
-// distinct name in candidate order (ptr all).
+// distinct name in candidate order (ptr all, setAll). Every PTR query builds one, deep in the
+// query's stack, so the frames are kept small (see ServeDNS).
 func (r *reverseNames) set(rev string, addr netip.Addr, run []ptrRef) []index.Set {
-	if !r.all || len(run) == 1 {
-		// In one allocation: the set, its one record and the record's slot.
-		one := &struct {
-			set [1]index.Set
-			rr  [1]dns.RR
-			ptr dns.PTR
-		}{}
-		one.ptr = dns.PTR{Hdr: r.b.hdr(rev, dns.TypePTR), Ptr: r.target(addr, run[0])}
-		one.rr[0] = &one.ptr
-		one.set[0] = index.Set{Name: rev, Type: dns.TypePTR, RRs: one.rr[:]}
-		return one.set[:]
+	if r.all && len(run) > 1 {
+		return r.setAll(rev, addr, run)
 	}
+	one := new(onePTR)
+	one.ptr.Hdr = r.b.hdr(rev, dns.TypePTR)
+	one.ptr.Ptr = r.target(addr, run[0])
+	one.rr[0] = &one.ptr
+	one.set[0] = index.Set{Name: rev, Type: dns.TypePTR, RRs: one.rr[:]}
+	return one.set[:]
+}
+
+// onePTR is the set of one PTR in one allocation: the set, its record's slot and the record.
+type onePTR struct {
+	set [1]index.Set
+	rr  [1]dns.RR
+	ptr dns.PTR
+}
+
+func (r *reverseNames) setAll(rev string, addr netip.Addr, run []ptrRef) []index.Set {
 	var rrs []dns.RR
 	for _, c := range run {
 		target := r.target(addr, c)
@@ -468,12 +477,23 @@ func (r *reverseNames) set(rev string, addr netip.Addr, run []ptrRef) []index.Se
 	return []index.Set{{Name: rev, Type: dns.TypePTR, RRs: rrs}}
 }
 
+// maxDashedLen is the longest dashed address: IPv6's eight groups of four hex digits.
+const maxDashedLen = 8*4 + 7
+
 // target is the name a ref points the address at, in the first zone (spec 2.4.3, 2.5.5), built
-// in one allocation: it is built for every PTR query.
+// in one allocation (it is built for every PTR query) and without a buffer on the stack.
 func (r *reverseNames) target(addr netip.Addr, c ptrRef) string {
 	ns, svc, label := c.names()
-	var buf [256]byte
-	b := buf[:0]
+	zone := r.b.zones[0]
+	n := len(svc) + 1 + len(ns) + len(".svc.") + len(zone)
+	switch c.rank {
+	case rankClusterIP:
+	case rankEndpoint:
+		n += maxDashedLen + 1
+	default:
+		n += len(label) + 1
+	}
+	b := make([]byte, 0, n)
 	switch c.rank {
 	case rankClusterIP:
 	case rankEndpoint:
@@ -481,8 +501,9 @@ func (r *reverseNames) target(addr netip.Addr, c ptrRef) string {
 	default:
 		b = append(append(b, label...), '.')
 	}
-	b = append(append(append(append(b, svc...), '.'), ns...), ".svc."...)
-	return string(append(b, r.b.zones[0]...))
+	b = append(append(append(append(append(b, svc...), '.'), ns...), ".svc."...), zone...)
+	// b is never written again: the string may share its bytes.
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // hash is the hash of what an address answers, 0 for nothing: the zone's content sum adds it, so
