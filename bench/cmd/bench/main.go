@@ -1,5 +1,5 @@
 // Command bench compares clusterdns with CoreDNS's kubernetes plugin, and with a whoami-only
-// CoreDNS as the ceiling of CoreDNS's own server path, on a synthetic cluster loaded into a real
+// CoreDNS as a reference for CoreDNS's own server path, on a synthetic cluster loaded into a real
 // control plane on 127.0.0.1: throughput, latency, memory (steady and during a re-list), DNS
 // programming latency and time to ready, at one or more scales. It writes results.md and a plot.
 // See bench/run.sh (make bench).

@@ -31,7 +31,7 @@ func writeMethod(b *strings.Builder, cfg config) {
 
 Three CoreDNS processes from the same binary, each alone on core %s (taskset; GOMAXPROCS 1), with
 bind, ready, prometheus and pprof around one plugin: clusterdns, kubernetes (same options: `+"`pods insecure`, `ttl 30`,"+`
-`+"`fallthrough in-addr.arpa ip6.arpa`"+`, a kubeconfig to the control plane), or whoami (the ceiling of CoreDNS's own server
+`+"`fallthrough in-addr.arpa ip6.arpa`"+`, a kubeconfig to the control plane), or whoami (a reference for CoreDNS's own server
 path). No cache. dnsperf, and once the cluster is loaded the control plane and this program, run
 on core %s: %d rounds of %s runs at full speed (`+"`-c 8 -q 200`"+`), each round
 clusterdns, kubernetes, whoami, kubernetes again (its second run over its first is the noise floor);
