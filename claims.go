@@ -80,8 +80,27 @@ func newEndpointKeys(slices []*model.EndpointSlice) *endpointKeys {
 
 // add counts the keys of sl's endpoints, delta 1 for a slice added and -1 for one taken away.
 func (k *endpointKeys) add(sl *model.EndpointSlice, delta int) {
-	for i := range sl.Endpoints.Len() {
-		e := sl.Endpoints.At(i)
+	k.addRange(sl.Endpoints, 0, sl.Endpoints.Len(), delta)
+}
+
+// replace counts the keys of sl in place of old's, the same slice before: only the endpoints
+// between their matching ends change the counts. It reports false, counting nothing, when an
+// endpoint old loses holds a key that another endpoint holds too (a claim may move).
+func (k *endpointKeys) replace(old, sl *model.EndpointSlice) bool {
+	prefix, suffix := matchingEnds(old.Endpoints, sl.Endpoints)
+	oldEnd, end := old.Endpoints.Len()-suffix, sl.Endpoints.Len()-suffix
+	if k.sharedIn(old.Endpoints, prefix, oldEnd) {
+		return false
+	}
+	k.addRange(old.Endpoints, prefix, oldEnd, -1)
+	k.addRange(sl.Endpoints, prefix, end, 1)
+	return true
+}
+
+// addRange counts the keys of list's endpoints from from to to (excluded), by delta.
+func (k *endpointKeys) addRange(list model.Endpoints, from, to, delta int) {
+	for i := from; i < to; i++ {
+		e := list.At(i)
 		count(k.addrs, e.Addr, delta)
 		if label := endpointName(e); label != "" {
 			count(k.names[family(e.Addr)], label, delta)
@@ -100,8 +119,13 @@ func count[K comparable](m map[K]uint32, key K, delta int) {
 
 // shared tells whether an endpoint of sl holds an address or name that another endpoint holds.
 func (k *endpointKeys) shared(sl *model.EndpointSlice) bool {
-	for i := range sl.Endpoints.Len() {
-		e := sl.Endpoints.At(i)
+	return k.sharedIn(sl.Endpoints, 0, sl.Endpoints.Len())
+}
+
+// sharedIn is shared for list's endpoints from from to to (excluded).
+func (k *endpointKeys) sharedIn(list model.Endpoints, from, to int) bool {
+	for i := from; i < to; i++ {
+		e := list.At(i)
 		if k.addrs[e.Addr] > 1 {
 			return true
 		}

@@ -33,6 +33,7 @@
 //	storeimports.go            ServiceImports with their clusters' slices, rebuilt per import
 //	reversenames.go            the PTR of each address, built when asked: one name by precedence, or all
 //	reslice.go                 a slice's new version keeps the PTR refs of its unchanged endpoints
+//	endpointdiff.go            the endpoints a slice's new version keeps in place, for claims.go and reslice.go
 //	records.go, names.go       the records of a service, a slice, a namespace, a zone apex (pure)
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)

@@ -16,30 +16,42 @@ func (r *reverseNames) reslice(svc *model.Service, old, sl *model.EndpointSlice)
 	if svc == nil || svc.ExternalName != "" {
 		return
 	}
+	prefix, suffix := matchingEnds(old.Endpoints, sl.Endpoints)
+	keep := func(i, j int) {
+		e := old.Endpoints.At(i)
+		rank := endpointRank(svc, e)
+		if now := endpointRef(sl, j, rank); !r.rebind(e.Addr, endpointRef(old, i, rank), now) {
+			r.count(e.Addr, now, 1)
+		}
+	}
+	for i := range prefix {
+		keep(i, i)
+	}
+	for k := range suffix {
+		keep(old.Endpoints.Len()-1-k, sl.Endpoints.Len()-1-k)
+	}
+	// Between the two runs, endpoints are matched by key.
 	type id struct {
 		addr netip.Addr
 		name string
 	}
-	at := make(map[id]int, sl.Endpoints.Len())
-	for j := range sl.Endpoints.Len() {
+	oldEnd, end := old.Endpoints.Len()-suffix, sl.Endpoints.Len()-suffix
+	at := make(map[id]int, end-prefix)
+	for j := prefix; j < end; j++ {
 		e := sl.Endpoints.At(j)
 		at[id{e.Addr, endpointName(e)}] = j
 	}
-	kept := make([]bool, sl.Endpoints.Len())
-	for i := range old.Endpoints.Len() {
+	kept := make([]bool, end)
+	for i := prefix; i < oldEnd; i++ {
 		e := old.Endpoints.At(i)
-		rank := endpointRank(svc, e)
-		was := endpointRef(old, i, rank)
 		if j, ok := at[id{e.Addr, endpointName(e)}]; ok && !kept[j] {
 			kept[j] = true
-			if now := endpointRef(sl, j, rank); !r.rebind(e.Addr, was, now) {
-				r.count(e.Addr, now, 1)
-			}
+			keep(i, j)
 			continue
 		}
-		r.count(e.Addr, was, -1)
+		r.count(e.Addr, endpointRef(old, i, endpointRank(svc, e)), -1)
 	}
-	for j := range sl.Endpoints.Len() {
+	for j := prefix; j < end; j++ {
 		if !kept[j] {
 			e := sl.Endpoints.At(j)
 			r.count(e.Addr, endpointRef(sl, j, endpointRank(svc, e)), 1)

@@ -139,13 +139,12 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 		return false // a second slice: the whole build counts the keys
 	}
 	if e.keys != nil {
-		if old != nil {
-			if e.keys.shared(old) {
-				return false
-			}
-			e.keys.add(old, -1)
+		if old == nil {
+			e.keys.add(sl, 1)
+		} else if !e.keys.replace(old, sl) {
+			return false
 		}
-		e.keys.add(sl, 1)
+		// An endpoint kept from old holds a shared key exactly when it did before the change.
 		if e.keys.shared(sl) {
 			return false
 		}

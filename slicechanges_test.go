@@ -16,7 +16,8 @@ import (
 // A change to one slice rebuilds that slice's records alone when it can. Whatever path a change
 // takes, the answers must be those of the same objects built at once: random changes to the
 // slices of headless services (addresses and hostnames that move between slices and families,
-// ports that change, slices that come and go) are checked, after every change, name by name
+// ports that change, slices that come and go, and rolling updates that change one endpoint and
+// keep the others in place) are checked, after every change, name by name
 // against a store given the same objects by Replace. The services share addresses, and one
 // switches between headless and ClusterIP, so that every rank of the PTR precedence wins and
 // loses addresses (ptr one on odd seeds, ptr all on even ones).
@@ -45,6 +46,9 @@ func TestSliceChangesAnswerAsAFullBuild(t *testing.T) {
 					live.store.UpsertService(api)
 				}
 				sl := randomSlice(rng)
+				if prev, ok := current[sl.Name]; ok && rng.IntN(2) == 0 {
+					sl = rollingUpdate(rng, prev, sl)
+				}
 				if rng.IntN(8) == 0 {
 					live.store.DeleteEndpointSlice(sl.Namespace, sl.Name)
 					delete(current, sl.Name)
@@ -97,6 +101,30 @@ func randomSlice(rng *rand.Rand) *model.EndpointSlice {
 		ports = append(ports, model.Port{Name: "http", Protocol: "tcp", Port: 9090}, model.Port{Name: "dns", Protocol: "udp", Port: 53})
 	}
 	return &model.EndpointSlice{Namespace: "ns", Name: name, Service: svc, Ports: ports, Endpoints: model.NewEndpoints(eps)}
+}
+
+// rollingUpdate is the next version of prev as a rolling update writes it: one endpoint, taken
+// from random, put in place of one of prev's, inserted or dropped, the others kept in place.
+func rollingUpdate(rng *rand.Rand, prev, random *model.EndpointSlice) *model.EndpointSlice {
+	var eps []model.Endpoint
+	for i := range prev.Endpoints.Len() {
+		eps = append(eps, prev.Endpoints.At(i))
+	}
+	e := model.Endpoint{Addr: netip.MustParseAddr("10.244.0.9"), Name: "pod-9"}
+	if random.Endpoints.Len() > 0 {
+		e = random.Endpoints.At(0)
+	}
+	switch i := rng.IntN(len(eps) + 1); {
+	case i == len(eps) || rng.IntN(3) == 0:
+		eps = slices.Insert(eps, i, e)
+	case rng.IntN(2) == 0:
+		eps[i] = e
+	default:
+		eps = slices.Delete(eps, i, i+1)
+	}
+	next := *prev
+	next.Endpoints = model.NewEndpoints(eps)
+	return &next
 }
 
 func sortedSlices(m map[string]*model.EndpointSlice) []*model.EndpointSlice {

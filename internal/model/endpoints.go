@@ -60,6 +60,23 @@ func (e Endpoints) width() int {
 // Len is the number of endpoints.
 func (e Endpoints) Len() int { return len(e.addrs) / e.width() }
 
+// SameAt tells whether endpoint i of e and endpoint j of o have the same address and name,
+// without unpacking them.
+func (e Endpoints) SameAt(i int, o Endpoints, j int) bool {
+	if e.wide != o.wide {
+		return e.At(i).Addr == o.At(j).Addr && e.name(i) == o.name(j)
+	}
+	w := e.width()
+	return string(e.addrs[w*i:w*i+w]) == string(o.addrs[w*j:w*j+w]) && e.name(i) == o.name(j)
+}
+
+func (e Endpoints) name(i int) string {
+	if e.names == nil {
+		return ""
+	}
+	return e.names[i]
+}
+
 // At returns endpoint i. An IPv4 address in a slice with IPv6 ones comes back as IPv4.
 func (e Endpoints) At(i int) Endpoint {
 	var ep Endpoint

@@ -37,3 +37,29 @@ func TestEndpointsKeepNoNamesWhenNoneIsSet(t *testing.T) {
 		t.Errorf("packed %d address bytes, names %v and zones %v, want 4 bytes and neither", len(e.addrs), e.names, e.zones)
 	}
 }
+
+// SameAt compares an address and a name across two packings, narrow and wide alike.
+func TestEndpointsSameAtComparesAddressAndName(t *testing.T) {
+	v4 := netip.MustParseAddr("10.0.0.1")
+	narrow := NewEndpoints([]Endpoint{{Addr: v4, Name: "web-0"}, {Addr: v4}})
+	wide := NewEndpoints([]Endpoint{{Addr: v4, Name: "web-0"}, {Addr: netip.MustParseAddr("fd00::1"), Name: "web-0"}})
+	for _, tc := range []struct {
+		name string
+		a    Endpoints
+		i    int
+		b    Endpoints
+		j    int
+		want bool
+	}{
+		{"same address and name", narrow, 0, narrow, 0, true},
+		{"same address, one without a name", narrow, 0, narrow, 1, false},
+		{"an IPv4 address in a wide packing", narrow, 0, wide, 0, true},
+		{"same name, other address", wide, 0, wide, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.a.SameAt(tc.i, tc.b, tc.j); got != tc.want {
+				t.Errorf("SameAt = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
