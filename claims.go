@@ -68,6 +68,10 @@ func family(a netip.Addr) int {
 type endpointKeys struct {
 	addrs map[netip.Addr]uint32
 	names [2]map[string]uint32
+	srv   map[string]uint32 // the SRV records at each name, for their weight (weighSRV)
+	// held is the number of addresses and names that several endpoints hold: while it is 0, as
+	// in nearly every service, no endpoint needs to be looked up to know that none is shared.
+	held int
 }
 
 func newEndpointKeys(slices []*model.EndpointSlice) *endpointKeys {
@@ -101,20 +105,35 @@ func (k *endpointKeys) replace(old, sl *model.EndpointSlice) bool {
 func (k *endpointKeys) addRange(list model.Endpoints, from, to, delta int) {
 	for i := from; i < to; i++ {
 		e := list.At(i)
-		count(k.addrs, e.Addr, delta)
+		k.held += sharedChange(count(k.addrs, e.Addr, delta))
 		if label := endpointName(e); label != "" {
-			count(k.names[family(e.Addr)], label, delta)
+			k.held += sharedChange(count(k.names[family(e.Addr)], label, delta))
 		}
 	}
 }
 
-func count[K comparable](m map[K]uint32, key K, delta int) {
-	n := int(m[key]) + delta
-	if n <= 0 {
+// count adds delta to the count of key, and returns the count before and after.
+func count[K comparable](m map[K]uint32, key K, delta int) (before, after int) {
+	before = int(m[key])
+	after = max(before+delta, 0)
+	if after == 0 {
 		delete(m, key)
-		return
+	} else {
+		m[key] = uint32(after)
 	}
-	m[key] = uint32(n)
+	return before, after
+}
+
+// sharedChange is the change in the number of shared keys when a key's count goes from before to
+// after.
+func sharedChange(before, after int) int {
+	switch {
+	case before <= 1 && after > 1:
+		return 1
+	case before > 1 && after <= 1:
+		return -1
+	}
+	return 0
 }
 
 // shared tells whether an endpoint of sl holds an address or name that another endpoint holds.
@@ -124,6 +143,9 @@ func (k *endpointKeys) shared(sl *model.EndpointSlice) bool {
 
 // sharedIn is shared for list's endpoints from from to to (excluded).
 func (k *endpointKeys) sharedIn(list model.Endpoints, from, to int) bool {
+	if k.held == 0 {
+		return false
+	}
 	for i := from; i < to; i++ {
 		e := list.At(i)
 		if k.addrs[e.Addr] > 1 {

@@ -58,7 +58,7 @@ func (s *store) rebuildService(key objKey, gone ...[]index.Set) {
 			for i, sl := range e.slices {
 				e.parts[i] = s.b.headlessSlice(&s.build, e.svc, sl)
 			}
-			weighSRV(e.parts, nil, nil)
+			weighSRV(e.parts, nil, nil, e.keys)
 		}
 	}
 	changes = append(changes, index.Change{New: e.own})
@@ -166,7 +166,7 @@ func (s *store) rebuildSlice(key objKey, i int, old *model.EndpointSlice) bool {
 		s.build.claims.reset(e.keys) // no other slice holds what these hold
 		parts[j] = s.b.headlessSlice(&s.build, e.svc, e.slices[j])
 	}
-	if !weighSRV(parts, e.parts, rebuilt) {
+	if !weighSRV(parts, e.parts, rebuilt, e.keys) {
 		return false
 	}
 	own := s.b.service(&s.build, e.svc, e.slices, s.opts.ignoreEmpty)
@@ -219,10 +219,13 @@ func holdsIPv6Name(sl *model.EndpointSlice, names map[string]bool) bool {
 
 // weighSRV gives the SRV records of the rebuilt parts (every part when rebuilt is nil) an equal
 // share of 100 among all the SRV records at their name across parts (RFC 2782: equal weights,
-// equal chance), as the kubernetes plugin does. before are the parts before the rebuild. It reports
-// false, changing nothing, when a record it did not rebuild would need another weight.
-func weighSRV(parts, before [][]index.Set, rebuilt []int) bool {
-	if rebuilt == nil {
+// equal chance), as the kubernetes plugin does. before are the parts before the rebuild; keys, nil
+// for a service of one slice, keep the SRV records at each name across its parts, so that a
+// rebuild looks at the rebuilt parts only. It reports false, changing nothing, when a record it
+// did not rebuild would need another weight.
+func weighSRV(parts, before [][]index.Set, rebuilt []int, keys *endpointKeys) bool {
+	full := rebuilt == nil
+	if full {
 		rebuilt = make([]int, len(parts))
 		for i := range rebuilt {
 			rebuilt[i] = i
@@ -244,20 +247,21 @@ func weighSRV(parts, before [][]index.Set, rebuilt []int) bool {
 		}
 	}
 	for name := range total {
-		var after, kept, was int
-		for j, p := range parts {
-			n := srvCount(p, name)
-			after += n
-			if !slices.Contains(rebuilt, j) {
-				kept += n
-			} else if before != nil {
+		var now, was int
+		for _, j := range rebuilt {
+			now += srvCount(parts[j], name)
+			if before != nil {
 				was += srvCount(before[j], name)
 			}
 		}
-		if kept > 0 && srvWeight(kept+was) != srvWeight(after) {
+		kept := 0 // in the parts not rebuilt
+		if !full && keys != nil {
+			kept = int(keys.srv[name]) - was
+		}
+		if kept > 0 && srvWeight(kept+was) != srvWeight(kept+now) {
 			return false
 		}
-		total[name] = after
+		total[name] = kept + now
 	}
 	for _, j := range rebuilt {
 		for _, set := range parts[j] {
@@ -268,6 +272,14 @@ func weighSRV(parts, before [][]index.Set, rebuilt []int) bool {
 			for _, rr := range set.Answer() {
 				rr.(*dns.SRV).Weight = w
 			}
+		}
+	}
+	if keys != nil {
+		if full {
+			keys.srv = map[string]uint32{}
+		}
+		for name, n := range total {
+			count(keys.srv, name, n-int(keys.srv[name]))
 		}
 	}
 	return true
