@@ -23,6 +23,9 @@ func (s *store) release() {
 	defer s.mu.Unlock()
 	s.ix.Release()
 	s.ptrs.release()
+	if s.clients != nil {
+		s.clients.replace(nil)
+	}
 	s.services, s.nServices = map[objKey]serviceEntry{}, 0
 	s.slices = map[objKey]*model.EndpointSlice{}
 	s.nsObjects, s.nsServices, s.nsShown = map[string]bool{}, map[string]int{}, map[string][]index.Set{}

@@ -46,3 +46,21 @@ func TestShutdownFreesDataOfAHandlerStillReferenced(t *testing.T) {
 	}
 	runtime.KeepAlive(cd)
 }
+
+// The pods held for client identity and "pods verified" go with the rest at shutdown: a pod name
+// no longer answers, and none is counted.
+func TestShutdownFreesThePodsOfAHandlerStillReferenced(t *testing.T) {
+	cd := newPlugin(t, "pods verified", exampleCluster)
+	if cd.store.clients.count() == 0 {
+		t.Fatal("the example cluster has no pod")
+	}
+	if err := cd.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if n := cd.store.clients.count(); n != 0 {
+		t.Errorf("%d pods held after shutdown", n)
+	}
+	if pods := cd.store.clients.pods(); len(pods) != 0 {
+		t.Errorf("pods after shutdown: %v", pods)
+	}
+}
