@@ -75,7 +75,7 @@ func BenchmarkEndpointSliceChange(b *testing.B) {
 		b.Run(fmt.Sprint(size, "_endpoints"), func(b *testing.B) {
 			cd := newPlugin(b, "", emptyCluster)
 			s := cd.store
-			s.UpsertService(&model.Service{Namespace: "default", Name: "big", Headless: true, HasSelector: true})
+			svc := &model.Service{Namespace: "default", Name: "big", Headless: true, HasSelector: true}
 			ports := []model.Port{{Name: "http", Protocol: "tcp", Port: 80}}
 			slice := func(i, n int) *model.EndpointSlice {
 				eps := make([]model.Endpoint, n)
@@ -88,8 +88,9 @@ func BenchmarkEndpointSliceChange(b *testing.B) {
 			var full, short []*model.EndpointSlice
 			for i := range size / 100 {
 				full, short = append(full, slice(i, 100)), append(short, slice(i, 99))
-				s.UpsertEndpointSlice(full[i])
 			}
+			// Built whole from a list, as at the start.
+			s.Replace(&model.Snapshot{Services: []*model.Service{svc}, Slices: full})
 			b.ReportAllocs()
 			// Each slice in turn, as a rolling update goes: a cost that grows with the service
 			// (counting every slice again) shows.

@@ -19,13 +19,10 @@ type claims struct {
 
 // reset forgets every claim, for the service whose keys are given.
 func (c *claims) reset(keys *endpointKeys) {
-	if c.addrs == nil {
-		c.addrs = map[netip.Addr]bool{}
-		c.names = [2]map[string]bool{{}, {}}
+	c.addrs = scrub(c.addrs)
+	for f := range c.names {
+		c.names[f] = scrub(c.names[f])
 	}
-	clear(c.addrs)
-	clear(c.names[0])
-	clear(c.names[1])
 	c.keys = keys
 }
 

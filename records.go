@@ -445,10 +445,7 @@ func hasEndpoints(slices []*model.EndpointSlice) bool {
 // readyEndpoints flattens the ready addresses of a service's slices, once per address (during a
 // rollout the same address can briefly sit in two slices), into an array the next call reuses.
 func (s *setBuilder) readyEndpoints(slices []*model.EndpointSlice) []readyEndpoint {
-	if s.seen == nil {
-		s.seen = map[netip.Addr]bool{}
-	}
-	clear(s.seen)
+	s.seen = scrub(s.seen)
 	s.ready = s.ready[:0]
 	for _, sl := range slices {
 		for i := range sl.Endpoints.Len() {

@@ -361,7 +361,7 @@ func (r *reverseNames) publish() []index.Change {
 		bk := r.buckets[key]
 		bk.refs = r.apply(bk.refs, ops)
 	}
-	clear(r.ops)
+	r.ops = scrub(r.ops)
 	var changes []index.Change
 	for addr, was := range r.touched {
 		key, k := bucketOf(addr)
@@ -381,7 +381,7 @@ func (r *reverseNames) publish() []index.Change {
 			delete(r.buckets, key)
 		}
 	}
-	clear(r.touched)
+	r.touched = scrub(r.touched)
 	return changes
 }
 

@@ -175,8 +175,8 @@ func (s *setBuilder) reset() {
 		*b = building{rrs: b.rrs[:0], extra: b.extra[:0]}
 	}
 	s.list = s.list[:0]
-	clear(s.at)
-	clear(s.srvs)
+	s.at = scrub(s.at)
+	s.srvs = scrub(s.srvs)
 	s.slab = slab{}
 	clear(s.glue)
 	s.glue = s.glue[:0]
