@@ -38,6 +38,7 @@
 //	zonal.go                   <topology-zone>.pin|prefer._zone names: built when asked, kept
 //	mcsrecords.go              the records of a ServiceImport in the clusterset zones (pure)
 //	setbuilder.go              the scratch and arrays that records are built in
+//	scratch.go                 scratch maps reused between builds, dropped when one grew large
 //	internal/index             Swap: an owner's RRsets in for those it gave before; content.go: each
 //	                           zone's content sum and its names as one state
 //	serial.go                  the SOA serial, derived from that sum
