@@ -85,9 +85,7 @@ func (e Endpoints) At(i int) Endpoint {
 	} else {
 		ep.Addr = netip.AddrFrom4([4]byte(e.addrs[4*i:]))
 	}
-	if e.names != nil {
-		ep.Name = e.names[i]
-	}
+	ep.Name = e.name(i)
 	if e.zones != nil && e.zones.of[i] > 0 {
 		ep.Zone = e.zones.names[e.zones.of[i]-1]
 	}
